@@ -1,0 +1,369 @@
+"""The fabric intent: what a network engineer writes, as pydantic models.
+
+Units are written the way engineers write them (400G, 256KB, 10us, 20%) and
+converted to base units (Mb/s, bytes, µs, percent) here, so nothing downstream
+parses strings.  Every model forbids unknown keys: a typo is an error with a
+"did you mean" hint, never a silently ignored setting.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from hpnctl.units import is_percent, parse_percent, parse_size_bytes, parse_speed_mbps, parse_time_us
+
+Role = Literal["leaf", "spine", "super-spine", "host"]
+SWITCH_ROLES: tuple[str, ...] = ("leaf", "spine", "super-spine")
+PlatformName = Literal["sonic", "eos", "linux", "nvue", "srlinux"]
+ClassKind = Literal["alltoall", "allreduce", "cnp", "control", "kvcache", "storage", "default", "other"]
+HashField = Literal[
+    "src-ip", "dst-ip", "ip-protocol", "l4-src-port", "l4-dst-port", "in-port", "src-mac", "dst-mac",
+    "ethertype", "vlan-id", "ipv6-flow-label", "inner-src-ip", "inner-dst-ip",
+]
+Feature = Literal["pfc", "pfc-watchdog", "ecn", "buffers", "adaptive-routing", "scheduler", "bfd", "ecmp-hash"]
+
+SpeedMbps = Annotated[int, BeforeValidator(parse_speed_mbps)]
+SizeBytes = Annotated[int, BeforeValidator(parse_size_bytes)]
+TimeUs = Annotated[float, BeforeValidator(parse_time_us)]
+Percent = Annotated[float, BeforeValidator(parse_percent), Field(ge=0, le=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+
+
+def _off_is_disabled(value: object) -> object:
+    """Accept `ecn: off` / `ecn: false` / `ecn: on` shorthands."""
+    if value is False or (isinstance(value, str) and value.lower() in ("off", "disabled", "none")):
+        return {"enabled": False}
+    if value is True or (isinstance(value, str) and value.lower() in ("on", "enabled")):
+        return {"enabled": True}
+    if isinstance(value, str):
+        return {"enabled": True, "profile": value}
+    return value
+
+
+# ---------------------------------------------------------------- fabric-wide
+
+
+class FabricInfo(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$", description="fabric name; used for the lab name and file names")
+    description: str = ""
+    mtu: int = Field(9100, ge=1280, le=9216, description="L3 MTU of fabric links, bytes")
+    host_mtu: int | None = Field(None, ge=1280, le=9216, description="MTU of leaf↔host links; default: mtu")
+
+
+class CredentialsRef(Strict):
+    """Where secrets come from. Names of environment variables only, never values."""
+
+    username_env: str = Field("HPNCTL_USERNAME", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    password_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    key_file_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    ssh_agent: bool = True
+    known_hosts: str | None = Field(None, description="known_hosts file; default ~/.ssh/known_hosts")
+    strict_host_keys: bool = Field(True, description="false only for throw-away labs")
+
+
+class Management(Strict):
+    pool: ipaddress.IPv4Network = Field(ipaddress.IPv4Network("172.20.20.0/24"))
+    gateway: ipaddress.IPv4Address | None = None
+    first_host: int = Field(11, ge=2, description="offset of the first device address in the pool")
+
+
+# ---------------------------------------------------------------- topology
+
+
+class LinkSpeeds(Strict):
+    host: SpeedMbps = 400_000
+    leaf_spine: SpeedMbps = 400_000
+    spine_super_spine: SpeedMbps = 400_000
+
+
+class Naming(Strict):
+    """Name patterns; fields: {n} (1-based index per role and network), {plane}, {pod}, {group}, {rail}."""
+
+    leaf: str = "{prefix}leaf{n}"
+    spine: str = "{prefix}spine{n}"
+    super_spine: str = "{prefix}ss{n}"
+    host: str = "host{n}"
+
+
+class Generator(Strict):
+    """The usual AI designs: rail-optimised 2-tier leaf/spine, or 3-tier with super-spines, in N planes."""
+
+    planes: int = Field(1, ge=1, le=8, description="independent planes (dual-plane as in Alibaba HPN = 2)")
+    pods: int = Field(1, ge=1, le=256, description="pods per plane; >1 needs super_spines")
+    rails: int = Field(1, ge=1, le=16, description="rails: NIC r of a host goes to the rail-r leaf of its group")
+    leaf_groups: int = Field(1, ge=1, le=4096, description="leaf groups per pod; a group = one leaf per rail")
+    spines: int = Field(2, ge=1, le=512, description="spines per pod and plane")
+    super_spines: int = Field(0, ge=0, le=512, description="super-spines per plane (3-tier when > 0)")
+    hosts_per_group: int = Field(0, ge=0, le=256, description="hosts attached to each leaf group")
+    links_per_spine: int = Field(1, ge=1, le=16, description="parallel links from each leaf to each spine")
+    links_per_super_spine: int = Field(1, ge=1, le=16)
+    speeds: LinkSpeeds = Field(default_factory=LinkSpeeds)
+    breakout: dict[Literal["host", "leaf_spine", "spine_super_spine"], Literal[1, 2, 4, 8]] = Field(
+        default_factory=dict, description="logical ports per physical port, per link type"
+    )
+    naming: Naming = Field(default_factory=Naming)
+
+    @model_validator(mode="after")
+    def _pods_need_super_spines(self) -> "Generator":
+        if self.pods > 1 and self.super_spines == 0:
+            raise ValueError("pods > 1 needs super_spines > 0 (a 3-tier design)")
+        return self
+
+
+class DeviceSpec(Strict):
+    """An explicit device, or overrides for a generated one (matched by name)."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
+    role: Role | None = None
+    platform: PlatformName | None = None
+    asic: str | None = None
+    asn: int | None = Field(None, ge=1, le=4294967294)
+    loopback: ipaddress.IPv4Address | None = None
+    mgmt_ip: ipaddress.IPv4Address | None = None
+    adaptive_routing: bool | None = Field(None, description="per-device override of adaptive_routing.enabled")
+
+
+class LinkSpec(Strict):
+    endpoints: list[str] = Field(min_length=2, max_length=2, description="['dev', 'dev'] or ['dev:port', …]")
+    speed: SpeedMbps | None = None
+    adaptive_routing: bool | None = None
+
+
+class Topology(Strict):
+    generator: Generator | None = None
+    devices: list[DeviceSpec] = Field(default_factory=list)
+    links: list[LinkSpec] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- addressing & routing
+
+
+class Addressing(Strict):
+    loopbacks: ipaddress.IPv4Network
+    p2p: ipaddress.IPv4Network = Field(description="switch↔switch /31s")
+    hosts: ipaddress.IPv4Network | None = Field(None, description="leaf↔host /31s (leaf takes the even address)")
+
+
+def _asn_range(value: object) -> object:
+    if isinstance(value, str) and "-" in value:
+        lo, hi = value.split("-", 1)
+        return (int(lo.strip()), int(hi.strip()))
+    return value
+
+
+class Bgp(Strict):
+    asn_scheme: Literal["rfc7938", "explicit"] = Field(
+        "rfc7938", description="rfc7938: one ASN per leaf, per spine layer of a pod, per super-spine layer"
+    )
+    asn_range: Annotated[tuple[int, int], BeforeValidator(_asn_range)] = (4_200_000_000, 4_294_967_294)
+    keepalive_s: int = Field(3, ge=1, le=60)
+    hold_s: int = Field(9, ge=3, le=180)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Bgp":
+        lo, hi = self.asn_range
+        if not (1 <= lo <= hi <= 4294967294):
+            raise ValueError(f"asn_range {lo}-{hi} is not a range of valid ASNs")
+        if self.hold_s < 3 * self.keepalive_s:
+            raise ValueError("hold_s must be at least 3 × keepalive_s")
+        return self
+
+
+class Ecmp(Strict):
+    max_paths: int = Field(64, ge=1, le=512)
+    hash_fields: list[HashField] = Field(
+        default_factory=lambda: ["src-ip", "dst-ip", "ip-protocol", "l4-src-port", "l4-dst-port"], min_length=1
+    )
+    hash_algorithm: Literal["crc", "xor", "random", "crc32-lo", "crc32-hi", "crc-ccitt"] = "crc"
+
+
+class Bfd(Strict):
+    enabled: bool = False
+    interval_ms: int = Field(300, ge=10, le=60000)
+    multiplier: int = Field(3, ge=2, le=255)
+
+
+class Routing(Strict):
+    bgp: Bgp = Field(default_factory=Bgp)
+    ecmp: Ecmp = Field(default_factory=Ecmp)
+    bfd: Bfd = Field(default_factory=Bfd)
+
+
+# ---------------------------------------------------------------- QoS
+
+
+class Scheduler(Strict):
+    type: Literal["strict", "dwrr"]
+    bandwidth_percent: Percent | None = Field(None, description="DWRR share of what strict queues leave")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Scheduler":
+        if self.type == "dwrr" and self.bandwidth_percent is None:
+            raise ValueError("a dwrr scheduler needs bandwidth_percent")
+        if self.type == "strict" and self.bandwidth_percent is not None:
+            raise ValueError("a strict scheduler takes no bandwidth_percent")
+        if self.type == "dwrr" and self.bandwidth_percent is not None and self.bandwidth_percent < 1:
+            raise ValueError("bandwidth_percent must be at least 1")
+        return self
+
+
+def _scheduler_shorthand(value: object) -> object:
+    if value == "strict":
+        return {"type": "strict"}
+    if isinstance(value, str) and is_percent(value):
+        return {"type": "dwrr", "bandwidth_percent": value}
+    if isinstance(value, str):
+        raise ValueError(f"scheduler {value!r}: write 'strict', a DWRR share such as '40%', or {{type: dwrr, bandwidth_percent: 40}}")
+    return value
+
+
+class Buffer(Strict):
+    """Egress buffer of the class's queue on every port."""
+
+    reserve: SizeBytes | None = Field(None, description="guaranteed bytes per port (or write reserve_percent)")
+    reserve_percent: Percent | None = Field(None, description="share of the ASIC buffer reserved for this class, split over its ports")
+    alpha: float | None = Field(None, gt=0, le=128, description="dynamic threshold: a power of two from 1/128 to 128")
+    static_limit: SizeBytes | None = Field(None, description="static threshold in bytes instead of alpha")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Buffer":
+        if self.reserve is not None and self.reserve_percent is not None:
+            raise ValueError("give reserve or reserve_percent, not both")
+        if self.alpha is not None and self.static_limit is not None:
+            raise ValueError("give alpha (dynamic) or static_limit, not both")
+        if self.alpha is not None:
+            import math
+
+            exp = math.log2(self.alpha)
+            if abs(exp - round(exp)) > 1e-9 or not -7 <= round(exp) <= 7:
+                raise ValueError(f"alpha {self.alpha} must be a power of two between 1/128 and 128 (ASICs store log2(alpha))")
+        return self
+
+
+class Ecn(Strict):
+    """ECN marking (the switch side of DCQCN) for one class's queue."""
+
+    enabled: bool = True
+    profile: str | None = Field(None, description="name of an ecn_profiles entry or a built-in profile")
+    kmin: SizeBytes | None = None
+    kmax: SizeBytes | None = None
+    pmax: Percent | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Ecn":
+        explicit = [f for f in ("kmin", "kmax") if getattr(self, f) is not None]
+        if self.enabled and self.profile is None and len(explicit) != 2:
+            raise ValueError("ECN on needs a profile, or both kmin and kmax")
+        if not self.enabled and (self.profile or explicit):
+            raise ValueError("ECN is off: remove profile/kmin/kmax or set enabled: true")
+        return self
+
+
+class EcnProfile(Strict):
+    """A named way to derive Kmin/Kmax/Pmax per port speed.
+
+    kind ignore-microbursts: Kmin = line rate × burst_tolerance (a queue that a
+    burst shorter than burst_tolerance builds at line rate is never marked),
+    Kmax = kmax_factor × Kmin.  kind linear: the HPCC artifact's rule, thresholds
+    given at 25G and scaled with link speed.  kind fixed: kmin/kmax as written.
+    """
+
+    kind: Literal["ignore-microbursts", "linear", "fixed"]
+    burst_tolerance: TimeUs | None = Field(None, description="ignore-microbursts: bursts shorter than this are not marked")
+    kmax_factor: float = Field(4.0, ge=1.0, le=64.0)
+    kmin: SizeBytes | None = Field(None, description="linear: at 25G; fixed: absolute")
+    kmax: SizeBytes | None = None
+    pmax: Percent = 20.0
+
+    @model_validator(mode="after")
+    def _check(self) -> "EcnProfile":
+        if self.kind == "ignore-microbursts" and self.burst_tolerance is None:
+            raise ValueError("kind ignore-microbursts needs burst_tolerance (e.g. 10us)")
+        if self.kind in ("linear", "fixed") and (self.kmin is None or self.kmax is None):
+            raise ValueError(f"kind {self.kind} needs kmin and kmax")
+        return self
+
+
+class TrafficClass(Strict):
+    kind: ClassKind | None = Field(None, description="what the class carries; default: guessed from its name")
+    dscp: list[Annotated[int, Field(ge=0, le=63)]] | Literal["default"] = Field(
+        description="DSCP values, or 'default' for every DSCP no other class claims"
+    )
+    tc: int = Field(ge=0, le=7, description="switch traffic class (= switch priority)")
+    queue: int | None = Field(None, ge=0, le=7, description="egress queue; default: tc")
+    priority_group: int | None = Field(None, ge=0, le=7, description="ingress PG; default: tc if lossless else 0")
+    scheduler: Annotated[Scheduler, BeforeValidator(_scheduler_shorthand)]
+    buffer: Buffer = Field(default_factory=Buffer)
+    ecn: Annotated[Ecn, BeforeValidator(_off_is_disabled)] = Field(default_factory=lambda: Ecn(enabled=False))
+    lossless: bool = Field(False, description="PFC on this class's priority")
+    optional: bool = Field(False, description="platforms lacking a feature of this class warn instead of failing")
+
+    @field_validator("dscp", mode="before")
+    @classmethod
+    def _dscp_scalar(cls, v: object) -> object:
+        return [v] if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class PfcWatchdog(Strict):
+    enabled: bool = True
+    detection_ms: int = Field(200, ge=100, le=5000)
+    restoration_ms: int = Field(200, ge=100, le=60000)
+    poll_ms: int = Field(100, ge=100, le=1000)
+    action: Literal["drop", "forward", "alert"] = "drop"
+
+    @model_validator(mode="after")
+    def _check(self) -> "PfcWatchdog":
+        if self.detection_ms < self.poll_ms or self.restoration_ms < self.poll_ms:
+            raise ValueError("detection_ms and restoration_ms must be ≥ poll_ms")
+        return self
+
+
+class Pfc(Strict):
+    cable_length_m: float = Field(5.0, gt=0, le=40000, description="longest cable, for headroom")
+    small_packet_percent: int = Field(100, ge=0, le=100, description="worst-case share of small packets (headroom)")
+    watchdog: PfcWatchdog = Field(default_factory=PfcWatchdog)
+
+
+class Qos(Strict):
+    classes: dict[str, TrafficClass] = Field(min_length=1)
+    ecn_profiles: dict[str, EcnProfile] = Field(default_factory=dict)
+    pfc: Pfc = Field(default_factory=Pfc)
+
+
+class AdaptiveRouting(Strict):
+    enabled: bool = False
+    roles: list[Literal["leaf", "spine", "super-spine"]] = Field(default_factory=lambda: ["leaf"])
+    mode: Literal["per-flowlet", "per-packet"] = "per-flowlet"
+    flowlet_idle: TimeUs = Field(256.0, description="gap that starts a new flowlet")
+    link_utilization_threshold: int = Field(70, ge=1, le=100, description="% of link load above which AR moves flows")
+    interfaces: Literal["uplinks", "all"] = "uplinks"
+
+
+class Network(Strict):
+    kind: Literal["compute", "kvcache", "storage", "frontend"] = "compute"
+    prefix: str = Field("", pattern=r"^[a-z0-9-]{0,16}$", description="prepended to generated switch names")
+    platforms: dict[Role, PlatformName] = Field(default_factory=dict, description="platform per role (overrides fabric-wide)")
+    asics: dict[Role, str] = Field(default_factory=dict)
+    topology: Topology
+    addressing: Addressing
+    routing: Routing = Field(default_factory=Routing)
+    qos: Qos
+    adaptive_routing: AdaptiveRouting = Field(default_factory=AdaptiveRouting)
+    optional_features: list[Feature] = Field(
+        default_factory=list, description="features a platform may lack (warning instead of error)"
+    )
+
+
+class Intent(Strict):
+    fabric: FabricInfo
+    credentials: CredentialsRef = Field(default_factory=CredentialsRef)
+    management: Management = Field(default_factory=Management)
+    platforms: dict[Role, PlatformName] = Field(default_factory=dict, description="platform per role, fabric-wide")
+    asics: dict[Role, str] = Field(default_factory=dict, description="ASIC model per role (see `hpnctl show --asics`)")
+    networks: dict[str, Network] = Field(min_length=1)
+    hosts: dict = Field(default_factory=dict, description="host-side settings (NICs, collective libraries)")

@@ -1,0 +1,1 @@
+def validate_clab_topology(*a, **k): raise NotImplementedError
