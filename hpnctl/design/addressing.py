@@ -70,19 +70,9 @@ def _p2p(loaded: LoadedIntent, pool: ipaddress.IPv4Network, links: list[Link], d
         lo = base + 2 * i
         link.subnet = f"{_ip_str(lo)}/31"
         a_ip, b_ip = _ip_str(lo), _ip_str(lo + 1)
-        a_dev, b_dev = devices[link.a], devices[link.b]
-        a_if = _find_if(a_dev, link.a_if)
-        b_if = _find_if(b_dev, link.b_if)
+        a_if, b_if = link.a_itf, link.b_itf
         a_if.ip, a_if.peer_ip = f"{a_ip}/31", b_ip
         b_if.ip, b_if.peer_ip = f"{b_ip}/31", a_ip
-
-
-def _find_if(dev: Device, name: str):
-    # Interfaces are appended in link order, so the match is almost always the last few.
-    for itf in reversed(dev.interfaces):
-        if itf.name == name:
-            return itf
-    raise KeyError(f"{dev.name} has no interface {name}")
 
 
 def _asns(loaded: LoadedIntent, net_name: str, net: Network, switches: list[Device], log: DiagnosticLog) -> None:

@@ -61,6 +61,8 @@ class Link:
     kind: str  # "fabric" | "host"
     network: str
     subnet: str = ""  # "10.1.0.0/31"
+    a_itf: Interface | None = None  # the two Interface objects, so addressing needs no search
+    b_itf: Interface | None = None
 
 
 @dataclass

@@ -100,14 +100,16 @@ def _generate(loaded: LoadedIntent, net_name: str, net: Network, gen: Generator,
         l_if, l_port = ports.next(lower, platforms.get(lower.role), breakout)
         u_if, u_port = ports.next(upper, platforms.get(upper.role), breakout)
         link_mtu = host_mtu if kind == "host" else mtu
-        lower.interfaces.append(Interface(l_if, l_port, speed, link_mtu, "nic" if lower.role == "host" else "uplink",
-                                          peer=upper.name, peer_interface=u_if))
-        upper.interfaces.append(Interface(u_if, u_port, speed, link_mtu, "host" if kind == "host" else "downlink",
-                                          peer=lower.name, peer_interface=l_if))
+        l_itf = Interface(l_if, l_port, speed, link_mtu, "nic" if lower.role == "host" else "uplink",
+                          peer=upper.name, peer_interface=u_if)
+        u_itf = Interface(u_if, u_port, speed, link_mtu, "host" if kind == "host" else "downlink",
+                          peer=lower.name, peer_interface=l_if)
+        lower.interfaces.append(l_itf)
+        upper.interfaces.append(u_itf)
         if kind == "host":
-            links.append(Link(upper.name, u_if, lower.name, l_if, speed, "host", net_name))
+            links.append(Link(upper.name, u_if, lower.name, l_if, speed, "host", net_name, a_itf=u_itf, b_itf=l_itf))
         else:
-            links.append(Link(lower.name, l_if, upper.name, u_if, speed, "fabric", net_name))
+            links.append(Link(lower.name, l_if, upper.name, u_if, speed, "fabric", net_name, a_itf=l_itf, b_itf=u_itf))
 
     for plane in range(1, gen.planes + 1):
         supers = [make("super-spine", naming.super_spine, plane=plane) for _ in range(gen.super_spines)]
@@ -197,15 +199,18 @@ def _explicit(loaded: LoadedIntent, net_name: str, net: Network, devices: dict[s
                 names.append(ports.next(dev, _platform_or_none(dev.platform) if dev.is_switch else None, 1))
         (a_if, a_p), (b_if, b_p) = names
         kind_a, kind_b = _link_kinds(a, b)
-        a.interfaces.append(Interface(a_if, a_p, speed, mtu, kind_a, peer=b.name, peer_interface=b_if,
-                                      adaptive_routing=bool(spec.adaptive_routing)))
-        b.interfaces.append(Interface(b_if, b_p, speed, mtu, kind_b, peer=a.name, peer_interface=a_if,
-                                      adaptive_routing=bool(spec.adaptive_routing)))
+        a_itf = Interface(a_if, a_p, speed, mtu, kind_a, peer=b.name, peer_interface=b_if,
+                          adaptive_routing=bool(spec.adaptive_routing))
+        b_itf = Interface(b_if, b_p, speed, mtu, kind_b, peer=a.name, peer_interface=a_if,
+                          adaptive_routing=bool(spec.adaptive_routing))
+        a.interfaces.append(a_itf)
+        b.interfaces.append(b_itf)
         if is_host:
-            sw, sw_if, host, host_if = (a, a_if, b, b_if) if a.role != "host" else (b, b_if, a, a_if)
-            links.append(Link(sw.name, sw_if, host.name, host_if, speed, "host", net_name))
+            sw, sw_if, sw_itf, host, host_if, host_itf = (
+                (a, a_if, a_itf, b, b_if, b_itf) if a.role != "host" else (b, b_if, b_itf, a, a_if, a_itf))
+            links.append(Link(sw.name, sw_if, host.name, host_if, speed, "host", net_name, a_itf=sw_itf, b_itf=host_itf))
         else:
-            links.append(Link(a.name, a_if, b.name, b_if, speed, "fabric", net_name))
+            links.append(Link(a.name, a_if, b.name, b_if, speed, "fabric", net_name, a_itf=a_itf, b_itf=b_itf))
 
 
 _TIER = {"host": 0, "leaf": 1, "spine": 2, "super-spine": 3}

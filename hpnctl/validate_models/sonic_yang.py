@@ -42,6 +42,7 @@ from hpnctl.validate_models.yanglint import (
     YangMessage,
     YangSchema,
     compiled_schema,
+    instances,
     split_path,
     validate_documents,
 )
@@ -311,7 +312,8 @@ def _map_entry(lst: Node, keys: dict[str, str], values: Any, where: str, problem
     for k, v in (values.items() if isinstance(values, dict) else []):
         encoded = _encode(value_leaf, v, where + pointer(str(k)), problems)
         if encoded is not None:
-            pairs.append({key_name: str(k), value_leaf.name: encoded})
+            key = _encode(inner.leaves[key_name], str(k), where + pointer(str(k)), problems)
+            pairs.append({key_name: key, value_leaf.name: encoded})
     return {**keys, inner.name: pairs}
 
 
@@ -319,6 +321,12 @@ def _list_for(table: str, node: Node, key: str) -> Node | None:
     """The list whose key count matches the CONFIG_DB key (first one wins, as in SONiC)."""
     parts = key.split("|")
     return next((lst for lst in node.lists if len(lst.keys) == len(parts)), None)
+
+
+def _keys(lst: Node, key: str, where: str, problems: _Problems) -> dict[str, Any]:
+    """Split a CONFIG_DB key on '|' into the list's typed key leaves."""
+    parts = (p.strip() for p in key.split("|"))
+    return {k: _encode(lst.leaves[k], v, where, problems) for k, v in zip(lst.keys, parts)}
 
 
 def _table(name: str, table: Table, entries: Any, problems: _Problems) -> dict[str, Any]:
@@ -331,7 +339,7 @@ def _table(name: str, table: Table, entries: Any, problems: _Problems) -> dict[s
         where = pointer(name, key)
         lst = _list_for(name, node, key)
         if lst is not None:
-            keys = dict(zip(lst.keys, (p.strip() for p in key.split("|"))))
+            keys = _keys(lst, key, where, problems)
             if lst.is_map:
                 entry = _map_entry(lst, keys, values, where, problems)
             else:
@@ -463,12 +471,26 @@ def validate_config_dbs(
         owners.append((who, file))
     if docs:
         results = validate_documents(YangSchema(tuple(modules), (schema.models_dir,)), docs, max_errors=max_errors)
-        for (who, file), messages in zip(owners, results):
-            findings += [_finding(who, file, m) for m in messages]
+        for (who, file), doc, messages in zip(owners, docs, results):
+            for msg in messages:
+                # Line numbers would point into our translation, not the user's file.
+                findings += [Finding(who, file, where, msg.message) for where in _pointers(msg, doc, schema)]
     return findings
 
 
-def _finding(device: str, file: str, msg: YangMessage) -> Finding:
-    where = data_path_to_pointer(msg.path) if msg.path else ""
-    # Line numbers would point into our translation, not the user's file.
-    return Finding(device, file, where, msg.message)
+def _pointers(msg: YangMessage, doc: dict[str, Any], schema: SonicSchema) -> list[str]:
+    """Where in CONFIG_DB a libyang message points."""
+    if not msg.path:
+        return [""]
+    if not msg.schema_path:
+        return [data_path_to_pointer(msg.path)]
+    # libyang names only the schema node of a missing mandatory leaf: find the entries.
+    m = re.match(r'Mandatory node "(?P<leaf>[^"]+)"', msg.message)
+    segs = split_path(msg.path)
+    table = schema.tables.get(segs[1][0].split(":")[-1]) if len(segs) == 4 and m else None
+    lst = next((l for l in table.node.lists if l.name == segs[2][0].split(":")[-1]), None) if table else None
+    if lst is None:
+        return [msg.path]
+    entries = [e for e in instances(doc, msg.path.rsplit("/", 1)[0]) if m["leaf"] not in e]
+    keys = ["|".join(_scalar_text(e.get(k)) for k in lst.keys) for e in entries]
+    return [pointer(segs[1][0].split(":")[-1], k, m["leaf"]) for k in keys] or [msg.path]

@@ -59,6 +59,7 @@ class YangMessage:
     message: str
     path: str = ""
     line: int | None = None
+    schema_path: bool = False  # path is a schema node (no list keys): libyang knew no instance
 
 
 @dataclass
@@ -67,8 +68,8 @@ class _Round:
 
     doc: Any
     messages: list[YangMessage] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
-    done: bool = False
+    pruned: list[tuple[dict, str]] = field(default_factory=list)  # (parent object, leaf name)
+    removed: list[tuple[tuple[str, ...], dict]] = field(default_factory=list)  # (list path, entry)
 
 
 def yanglint_path() -> str:
@@ -141,22 +142,86 @@ def _write_doc(tmp: Path, index: int, doc: Any) -> Path:
 
 
 def _absorb(state: _Round, new: list[YangMessage], max_errors: int) -> bool:
-    """Record this round's errors; return True when the document should be retried."""
-    new = [m for m in new if not _caused_by_pruning(m, state.pruned)]
-    state.messages.extend(m for m in new if m not in state.messages)
-    if not new or len(state.messages) >= max_errors:
-        return False
-    last = new[-1]
-    if last.path and prune(state.doc, last.path):
-        state.pruned.append(last.path)
+    """Record this round's errors, then make the document skip past them.
+
+    Returns True when the document changed and should be validated again.
+    """
+    for msg in new:
+        if _repair_cascade(msg, state):
+            continue  # an error we caused; the document changed, look again
+        if _caused_by_us(msg, state):
+            return False
+        if msg not in state.messages:
+            state.messages.append(msg)
+        if len(state.messages) >= max_errors or msg.schema_path:
+            return False
+        parent = prune(state.doc, msg.path)
+        if parent is None:
+            return False
+        state.pruned.append((parent, split_path(msg.path)[-1][0].split(":")[-1]))
+    return bool(new)
+
+
+_MANDATORY = re.compile(r'Mandatory node "(?P<leaf>[^"]+)" instance does not exist')
+_UNION = re.compile(r'Invalid union value "(?P<value>[^"]*)" - no matching subtype found')
+_LEAFREF = re.compile(r'Invalid leafref value "(?P<value>[^"]*)" - no target instance "(?P<target>[^"]+)"')
+
+
+def _repair_cascade(msg: YangMessage, state: _Round) -> bool:
+    """Undo the side effects of our own pruning, so that the next round can go on.
+
+    * We dropped a bad mandatory leaf, now libyang misses it: drop its whole entry.
+    * An entry we dropped is referenced elsewhere: drop that reference too.
+    """
+    m = _MANDATORY.match(msg.message)
+    if m:
+        lacking = _lacking(msg, m["leaf"], state)
+        ours = {(id(p), leaf) for p, leaf in state.pruned}
+        if not lacking or not all((id(e), m["leaf"]) in ours for e in lacking):
+            return False
+        list_path = _local_names(msg.path)[:-1] if msg.schema_path else _local_names(msg.path)
+        for entry in lacking:
+            _remove_object(state.doc, entry)
+            state.removed.append((list_path, entry))
         return True
+    m = _LEAFREF.match(msg.message) or _UNION.match(msg.message)
+    if m and not msg.schema_path and state.removed:
+        if "target" in m.groupdict():
+            target = _local_names(m["target"])
+            gone = any(p == target[:-1] and _scalar(e.get(target[-1])) == m["value"] for p, e in state.removed)
+        else:
+            # A union (leafref or a fixed word) does not name its target: match any value of the entry.
+            gone = any(m["value"] in map(_scalar, e.values()) for _, e in state.removed)
+        if gone and prune(state.doc, msg.path) is not None:
+            return True
     return False
 
 
-def _caused_by_pruning(msg: YangMessage, pruned: list[str]) -> bool:
-    """Dropping a mandatory leaf makes libyang complain that it is missing: not news."""
-    m = re.match(r'Mandatory node "(?P<leaf>[^"]+)" instance does not exist', msg.message)
-    return bool(m) and f"{msg.path}/{m['leaf']}" in pruned
+def _caused_by_us(msg: YangMessage, state: _Round) -> bool:
+    """A consequence of our pruning that we could not repair: stop, report nothing new."""
+    m = _MANDATORY.match(msg.message)
+    if not m:
+        return False
+    ours = {(id(p), leaf) for p, leaf in state.pruned}
+    return any((id(e), m["leaf"]) in ours for e in _lacking(msg, m["leaf"], state))
+
+
+def _lacking(msg: YangMessage, leaf: str, state: _Round) -> list[dict]:
+    parent_path = msg.path.rsplit("/", 1)[0] if msg.schema_path else msg.path
+    return [e for e in instances(state.doc, parent_path) if isinstance(e, dict) and _member(e, leaf) is None]
+
+
+def _local_names(path: str) -> tuple[str, ...]:
+    return tuple(name.split(":")[-1] for name, _ in split_path(path))
+
+
+def _remove_object(node: Any, target: dict) -> bool:
+    """Remove `target` (by identity) from whichever list holds it."""
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    if isinstance(node, list) and any(e is target for e in node):
+        node[:] = [e for e in node if e is not target]
+        return True
+    return any(_remove_object(c, target) for c in list(children))
 
 
 def _quote(path: Path) -> str:
@@ -236,14 +301,15 @@ def _to_message(text: str) -> YangMessage:
     m = _DATA_LOC.search(text)
     if m:
         head = text[: m.start()].rstrip()
-        head = re.sub(r"\((?:path: )?$", "", head).rstrip()
+        head = re.sub(r"\((?:path:)?\s*$", "", head).rstrip()
         return YangMessage(head, m["path"], int(m["line"]) if m["line"] else None)
     m = _LINE_ONLY.search(text)
     if m:
         return YangMessage(text[: m.start()].rstrip(), "", int(m["line"]))
     m = _SCHEMA_LOC.search(text)
     if m:
-        return YangMessage(re.sub(r"\s*\((?:path: )?Schema location.*$", "", text, flags=re.S), m["path"])
+        head = re.sub(r"\s*\((?:path: )?Schema location.*$", "", text, flags=re.S)
+        return YangMessage(head, m["path"], schema_path=True)
     return YangMessage(text)
 
 
@@ -284,37 +350,46 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def prune(doc: Any, path: str) -> bool:
-    """Remove the non-key leaf (or leaf-list item) at `path` from an RFC 7951
-    document.  Returns False when the path is not a plain leaf we can find."""
+def instances(doc: Any, path: str) -> list[Any]:
+    """Every node of `doc` at `path`; a segment without keys matches all list entries."""
+    nodes = [doc]
+    for name, preds in split_path(path):
+        found = []
+        for node in nodes:
+            key = _member(node, name) if isinstance(node, dict) else None
+            if key is None:
+                continue
+            value = node[key]
+            items = value if isinstance(value, list) else [value]
+            found += [e for e in items if not preds or _matches(e, preds)]
+        nodes = found
+    return nodes
+
+
+def prune(doc: Any, path: str) -> dict | None:
+    """Remove the non-key leaf (or leaf-list item) at the data `path` from an RFC 7951
+    document; return its parent object, or None when it is not a plain leaf we found."""
     segs = split_path(path)
     if len(segs) < 2 or segs[-1][1] and "." not in segs[-1][1]:
-        return False
-    node: Any = doc
-    for name, preds in segs[:-1]:
-        key = _member(node, name) if isinstance(node, dict) else None
-        if key is None:
-            return False
-        node = node[key]
-        if isinstance(node, list):
-            hits = [e for e in node if _matches(e, preds)] if preds else []
-            if len(hits) != 1:
-                return False
-            node = hits[0]
+        return None
     leaf, preds = segs[-1]
-    parent_preds = segs[-2][1]
-    if not isinstance(node, dict) or leaf.split(":")[-1] in parent_preds:
-        return False  # a key: removing it would remove the entry
+    if leaf.split(":")[-1] in segs[-2][1]:
+        return None  # a key: removing it would remove the entry
+    parent_path = path[: list(_SEGMENT.finditer(path))[-1].start()]
+    parents = instances(doc, parent_path)
+    if len(parents) != 1 or not isinstance(parents[0], dict):
+        return None
+    node = parents[0]
     key = _member(node, leaf)
     if key is None:
-        return False
+        return None
     if "." in preds and isinstance(node[key], list):
         kept = [v for v in node[key] if _scalar(v) != preds["."]]
         if len(kept) == len(node[key]):
-            return False
+            return None
         node[key] = kept
-        return True
+        return node
     if isinstance(node[key], (dict, list)):
-        return False
+        return None
     del node[key]
-    return True
+    return node
