@@ -1,0 +1,134 @@
+"""The hpnctl command line: one small function per verb, wiring only."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from hpnctl import __version__
+from hpnctl.diagnostics import Diagnostic
+from hpnctl.errors import HpnctlError, IntentError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+INTENT = click.argument("intent", type=click.Path(dir_okay=False, path_type=Path))
+LIMIT = click.option("--limit", default=None, metavar="GLOB[,GLOB…]", help="only these devices (globs or a role name)")
+
+
+def print_diagnostics(diags: list[Diagnostic], console: Console = out) -> None:
+    for d in diags:
+        style = "bold red" if d.severity == "error" else "yellow"
+        first, _, rest = d.format().partition("\n")
+        console.print(first, style=style, markup=False)
+        if rest:
+            console.print(rest, style="dim", markup=False)
+
+
+def load_and_design(intent_path: Path, strict: bool = True):
+    """Load + design; on errors print every diagnostic and raise IntentError."""
+    from hpnctl.design import design
+    from hpnctl.intent import load_intent
+
+    loaded = load_intent(intent_path)
+    fabric = design(loaded, strict=strict)
+    return loaded, fabric
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hpnctl")
+def cli() -> None:
+    """hpnctl — one fabric intent → validated plan → per-switch configs, pushed and verified safely."""
+
+
+@cli.command()
+@INTENT
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def validate(intent: Path, fmt: str) -> None:
+    """Check an intent: schema, fabric semantics and per-platform support. Exit 0 when valid."""
+    try:
+        _, fabric = load_and_design(intent, strict=False)
+        diags = fabric.log.sorted()
+    except IntentError as exc:
+        diags = exc.diagnostics
+    errors = [d for d in diags if d.severity == "error"]
+    if fmt == "json":
+        out.print_json(json.dumps({"valid": not errors, "diagnostics": [d.as_dict() for d in diags]}))
+    else:
+        print_diagnostics(diags)
+        warnings = len(diags) - len(errors)
+        summary = f"{intent}: {'valid' if not errors else 'invalid'} ({len(errors)} error(s), {warnings} warning(s))"
+        out.print(summary, style="green" if not errors else "bold red", markup=False)
+    sys.exit(1 if errors else 0)
+
+
+@cli.command()
+@INTENT
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@LIMIT
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="use these templates instead of the shipped ones")
+@click.option("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+def render(intent: Path, out_dir: Path, limit: str | None, templates_dir: Path | None, jobs: int | None) -> None:
+    """Render per-device configs into OUTPUT/<device>/ plus OUTPUT/manifest.json."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hpnctl.render import render_fabric, select_devices
+
+    loaded, fabric = load_and_design(intent)
+    print_diagnostics(fabric.log.sorted(), err)
+    total = len(select_devices(fabric, limit))
+    if total == 0:
+        raise HpnctlError(f"--limit {limit!r} matches no device")
+    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("render", total=total)
+        manifest = render_fabric(loaded, fabric, out_dir, limit, templates_dir, jobs,
+                                 progress=lambda n: bar.advance(task, n))
+    count = len(manifest["devices"])
+    files = sum(len(d["files"]) for d in manifest["devices"])
+    out.print(f"rendered {count} device(s), {files} file(s) into {out_dir}/ (manifest.json)", markup=False)
+
+
+@cli.command()
+@INTENT
+@click.option("--asics", is_flag=True, help="also list the ASIC table the checks use")
+def show(intent: Path, asics: bool) -> None:
+    """A readable summary: devices, links, address usage and the QoS plan per class."""
+    from hpnctl.show import show_fabric
+
+    loaded, fabric = load_and_design(intent, strict=False)
+    show_fabric(loaded, fabric, out, with_asics=asics)
+    if fabric.log.items:
+        out.print()
+        print_diagnostics(fabric.log.sorted())
+
+
+def main() -> None:
+    """Entry point: user errors print cleanly (never a traceback); exit codes 0/1/2 as documented."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code if exc.exit_code != 1 else 1)
+    except IntentError as exc:
+        print_diagnostics(exc.diagnostics, err)
+        err.print(f"{len([d for d in exc.diagnostics if d.severity == 'error'])} error(s); nothing was changed",
+                  style="bold red")
+        sys.exit(1)
+    except HpnctlError as exc:
+        err.print(f"error: {exc}", style="bold red", markup=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
