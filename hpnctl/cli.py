@@ -107,6 +107,21 @@ def show(intent: Path, asics: bool) -> None:
         print_diagnostics(fabric.log.sorted())
 
 
+def _register_command_modules() -> None:
+    import importlib
+    import pkgutil
+
+    import hpnctl.commands as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"hpnctl.commands.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
+            cli.add_command(command)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     """Entry point: user errors print cleanly (never a traceback); exit codes 0/1/2 as documented."""
     try:

@@ -359,6 +359,14 @@ class Network(Strict):
     )
 
 
+class LabSettings(Strict):
+    """How `hpnctl lab topology` turns the fabric into a containerlab topology."""
+
+    images: dict[str, str] = Field(default_factory=dict, description="container image per platform or role (role wins)")
+    kinds: dict[str, str] = Field(default_factory=dict, description="containerlab kind per platform or role (role wins)")
+    host_image: str = "ghcr.io/hellt/network-multitool:latest"
+
+
 class Intent(Strict):
     fabric: FabricInfo
     credentials: CredentialsRef = Field(default_factory=CredentialsRef)
@@ -366,4 +374,5 @@ class Intent(Strict):
     platforms: dict[Role, PlatformName] = Field(default_factory=dict, description="platform per role, fabric-wide")
     asics: dict[Role, str] = Field(default_factory=dict, description="ASIC model per role (see `hpnctl show --asics`)")
     networks: dict[str, Network] = Field(min_length=1)
+    lab: LabSettings = Field(default_factory=LabSettings)
     hosts: dict = Field(default_factory=dict, description="host-side settings (NICs, collective libraries)")
