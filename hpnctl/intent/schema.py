@@ -50,7 +50,7 @@ def _off_is_disabled(value: object) -> object:
 
 class FabricInfo(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$", description="fabric name; used for the lab name and file names")
-    description: str = ""
+    description: str = Field("", description="free text, shown by `hpnctl show`")
     mtu: int = Field(9100, ge=1280, le=9216, description="L3 MTU of fabric links, bytes")
     host_mtu: int | None = Field(None, ge=1280, le=9216, description="MTU of leaf↔host links; default: mtu")
 
@@ -58,17 +58,17 @@ class FabricInfo(Strict):
 class CredentialsRef(Strict):
     """Where secrets come from. Names of environment variables only, never values."""
 
-    username_env: str = Field("HPNCTL_USERNAME", pattern=r"^[A-Z_][A-Z0-9_]*$")
-    password_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
-    key_file_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
-    ssh_agent: bool = True
+    username_env: str = Field("HPNCTL_USERNAME", pattern=r"^[A-Z_][A-Z0-9_]*$", description="env var holding the login name")
+    password_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$", description="env var holding the password")
+    key_file_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$", description="env var holding a private key path")
+    ssh_agent: bool = Field(True, description="also offer keys from the SSH agent")
     known_hosts: str | None = Field(None, description="known_hosts file; default ~/.ssh/known_hosts")
     strict_host_keys: bool = Field(True, description="false only for throw-away labs")
 
 
 class Management(Strict):
-    pool: ipaddress.IPv4Network = Field(ipaddress.IPv4Network("172.20.20.0/24"))
-    gateway: ipaddress.IPv4Address | None = None
+    pool: ipaddress.IPv4Network = Field(ipaddress.IPv4Network("172.20.20.0/24"), description="management addresses of all devices")
+    gateway: ipaddress.IPv4Address | None = Field(None, description="default: first address of the pool")
     first_host: int = Field(11, ge=2, description="offset of the first device address in the pool")
 
 
@@ -76,18 +76,18 @@ class Management(Strict):
 
 
 class LinkSpeeds(Strict):
-    host: SpeedMbps = 400_000
-    leaf_spine: SpeedMbps = 400_000
-    spine_super_spine: SpeedMbps = 400_000
+    host: SpeedMbps = Field("400G", validate_default=True, description="leaf↔host links")
+    leaf_spine: SpeedMbps = Field("400G", validate_default=True, description="leaf↔spine links")
+    spine_super_spine: SpeedMbps = Field("400G", validate_default=True, description="spine↔super-spine links")
 
 
 class Naming(Strict):
     """Name patterns; fields: {n} (1-based index per role and network), {plane}, {pod}, {group}, {rail}."""
 
-    leaf: str = "{prefix}leaf{n}"
+    leaf: str = Field("{prefix}leaf{n}", description="{prefix} is the network's prefix")
     spine: str = "{prefix}spine{n}"
     super_spine: str = "{prefix}ss{n}"
-    host: str = "host{n}"
+    host: str = Field("host{n}", description="the same name in two networks is the same server")
 
 
 class Generator(Strict):
@@ -101,7 +101,7 @@ class Generator(Strict):
     super_spines: int = Field(0, ge=0, le=512, description="super-spines per plane (3-tier when > 0)")
     hosts_per_group: int = Field(0, ge=0, le=256, description="hosts attached to each leaf group")
     links_per_spine: int = Field(1, ge=1, le=16, description="parallel links from each leaf to each spine")
-    links_per_super_spine: int = Field(1, ge=1, le=16)
+    links_per_super_spine: int = Field(1, ge=1, le=16, description="parallel links from each spine to each super-spine")
     speeds: LinkSpeeds = Field(default_factory=LinkSpeeds)
     breakout: dict[Literal["host", "leaf_spine", "spine_super_spine"], Literal[1, 2, 4, 8]] = Field(
         default_factory=dict, description="logical ports per physical port, per link type"
@@ -118,33 +118,33 @@ class Generator(Strict):
 class DeviceSpec(Strict):
     """An explicit device, or overrides for a generated one (matched by name)."""
 
-    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
-    role: Role | None = None
-    platform: PlatformName | None = None
-    asic: str | None = None
-    asn: int | None = Field(None, ge=1, le=4294967294)
-    loopback: ipaddress.IPv4Address | None = None
-    mgmt_ip: ipaddress.IPv4Address | None = None
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$", description="a generated name overrides that device")
+    role: Role | None = Field(None, description="required for a device the generator does not make")
+    platform: PlatformName | None = Field(None, description="default: the role's platform")
+    asic: str | None = Field(None, description="default: the role's ASIC")
+    asn: int | None = Field(None, ge=1, le=4294967294, description="default: from the ASN scheme")
+    loopback: ipaddress.IPv4Address | None = Field(None, description="default: next free in the loopback pool")
+    mgmt_ip: ipaddress.IPv4Address | None = Field(None, description="default: next free in the management pool")
     adaptive_routing: bool | None = Field(None, description="per-device override of adaptive_routing.enabled")
 
 
 class LinkSpec(Strict):
     endpoints: list[str] = Field(min_length=2, max_length=2, description="['dev', 'dev'] or ['dev:port', …]")
-    speed: SpeedMbps | None = None
-    adaptive_routing: bool | None = None
+    speed: SpeedMbps | None = Field(None, description="default: the generator's leaf_spine speed")
+    adaptive_routing: bool | None = Field(None, description="force AR on this link's two interfaces")
 
 
 class Topology(Strict):
-    generator: Generator | None = None
-    devices: list[DeviceSpec] = Field(default_factory=list)
-    links: list[LinkSpec] = Field(default_factory=list)
+    generator: Generator | None = Field(None, description="the usual AI designs, generated")
+    devices: list[DeviceSpec] = Field(default_factory=list, description="explicit devices or per-device overrides")
+    links: list[LinkSpec] = Field(default_factory=list, description="explicit links, in addition to generated ones")
 
 
 # ---------------------------------------------------------------- addressing & routing
 
 
 class Addressing(Strict):
-    loopbacks: ipaddress.IPv4Network
+    loopbacks: ipaddress.IPv4Network = Field(description="one /32 per switch (router-id, BGP-advertised)")
     p2p: ipaddress.IPv4Network = Field(description="switch↔switch /31s")
     hosts: ipaddress.IPv4Network | None = Field(None, description="leaf↔host /31s (leaf takes the even address)")
 
@@ -160,9 +160,10 @@ class Bgp(Strict):
     asn_scheme: Literal["rfc7938", "explicit"] = Field(
         "rfc7938", description="rfc7938: one ASN per leaf, per spine layer of a pod, per super-spine layer"
     )
-    asn_range: Annotated[tuple[int, int], BeforeValidator(_asn_range)] = (4_200_000_000, 4_294_967_294)
-    keepalive_s: int = Field(3, ge=1, le=60)
-    hold_s: int = Field(9, ge=3, le=180)
+    asn_range: Annotated[tuple[int, int], BeforeValidator(_asn_range)] = Field(
+        (4_200_000_000, 4_294_967_294), description="ASNs handed out, e.g. 65000-65499")
+    keepalive_s: int = Field(3, ge=1, le=60, description="BGP keepalive, seconds")
+    hold_s: int = Field(9, ge=3, le=180, description="BGP hold time, seconds (≥ 3 × keepalive)")
 
     @model_validator(mode="after")
     def _check(self) -> "Bgp":
@@ -175,17 +176,18 @@ class Bgp(Strict):
 
 
 class Ecmp(Strict):
-    max_paths: int = Field(64, ge=1, le=512)
+    max_paths: int = Field(64, ge=1, le=512, description="ECMP next hops per prefix")
     hash_fields: list[HashField] = Field(
-        default_factory=lambda: ["src-ip", "dst-ip", "ip-protocol", "l4-src-port", "l4-dst-port"], min_length=1
+        default_factory=lambda: ["src-ip", "dst-ip", "ip-protocol", "l4-src-port", "l4-dst-port"], min_length=1,
+        description="packet fields the ECMP hash covers (RoCEv2: UDP source port gives entropy)",
     )
-    hash_algorithm: Literal["crc", "xor", "random", "crc32-lo", "crc32-hi", "crc-ccitt"] = "crc"
+    hash_algorithm: Literal["crc", "xor", "random", "crc32-lo", "crc32-hi", "crc-ccitt"] = Field("crc", description="where the platform lets it be chosen")
 
 
 class Bfd(Strict):
-    enabled: bool = False
-    interval_ms: int = Field(300, ge=10, le=60000)
-    multiplier: int = Field(3, ge=2, le=255)
+    enabled: bool = Field(False, description="BFD on every BGP session")
+    interval_ms: int = Field(300, ge=10, le=60000, description="tx/rx interval, ms")
+    multiplier: int = Field(3, ge=2, le=255, description="missed packets before down")
 
 
 class Routing(Strict):
@@ -198,7 +200,7 @@ class Routing(Strict):
 
 
 class Scheduler(Strict):
-    type: Literal["strict", "dwrr"]
+    type: Literal["strict", "dwrr"] = Field(description="shorthand: `scheduler: strict` or `scheduler: 40%`")
     bandwidth_percent: Percent | None = Field(None, description="DWRR share of what strict queues leave")
 
     @model_validator(mode="after")
@@ -248,11 +250,11 @@ class Buffer(Strict):
 class Ecn(Strict):
     """ECN marking (the switch side of DCQCN) for one class's queue."""
 
-    enabled: bool = True
-    profile: str | None = Field(None, description="name of an ecn_profiles entry or a built-in profile")
-    kmin: SizeBytes | None = None
-    kmax: SizeBytes | None = None
-    pmax: Percent | None = None
+    enabled: bool = Field(True, description="shorthand: `ecn: off`, `ecn: <profile>`")
+    profile: str | None = Field(None, description="an ecn_profiles entry or built-in: ignore-microbursts, hpcc-linear, dcqcn-paper, nvidia-roce-default")
+    kmin: SizeBytes | None = Field(None, description="marking starts (overrides the profile)")
+    kmax: SizeBytes | None = Field(None, description="marking probability reaches pmax")
+    pmax: Percent | None = Field(None, description="marking probability at Kmax (default: the profile's, else 20%)")
 
     @model_validator(mode="after")
     def _check(self) -> "Ecn":
@@ -275,10 +277,10 @@ class EcnProfile(Strict):
 
     kind: Literal["ignore-microbursts", "linear", "fixed"]
     burst_tolerance: TimeUs | None = Field(None, description="ignore-microbursts: bursts shorter than this are not marked")
-    kmax_factor: float = Field(4.0, ge=1.0, le=64.0)
+    kmax_factor: float = Field(4.0, ge=1.0, le=64.0, description="ignore-microbursts: Kmax = factor × Kmin")
     kmin: SizeBytes | None = Field(None, description="linear: at 25G; fixed: absolute")
-    kmax: SizeBytes | None = None
-    pmax: Percent = 20.0
+    kmax: SizeBytes | None = Field(None, description="linear: at 25G; fixed: absolute")
+    pmax: Percent = Field(20.0, description="marking probability at Kmax")
 
     @model_validator(mode="after")
     def _check(self) -> "EcnProfile":
@@ -310,11 +312,11 @@ class TrafficClass(Strict):
 
 
 class PfcWatchdog(Strict):
-    enabled: bool = True
-    detection_ms: int = Field(200, ge=100, le=5000)
-    restoration_ms: int = Field(200, ge=100, le=60000)
-    poll_ms: int = Field(100, ge=100, le=1000)
-    action: Literal["drop", "forward", "alert"] = "drop"
+    enabled: bool = Field(True, description="PFC watchdog (storm/deadlock breaker) on lossless queues")
+    detection_ms: int = Field(200, ge=100, le=5000, description="paused this long = storm")
+    restoration_ms: int = Field(200, ge=100, le=60000, description="storm-free this long = restore")
+    poll_ms: int = Field(100, ge=100, le=1000, description="poll interval")
+    action: Literal["drop", "forward", "alert"] = Field("drop", description="what to do with a stormed queue")
 
     @model_validator(mode="after")
     def _check(self) -> "PfcWatchdog":
@@ -330,25 +332,25 @@ class Pfc(Strict):
 
 
 class Qos(Strict):
-    classes: dict[str, TrafficClass] = Field(min_length=1)
-    ecn_profiles: dict[str, EcnProfile] = Field(default_factory=dict)
-    pfc: Pfc = Field(default_factory=Pfc)
+    classes: dict[str, TrafficClass] = Field(min_length=1, description="traffic classes by name (alltoall, allreduce, cnp, default …)")
+    ecn_profiles: dict[str, EcnProfile] = Field(default_factory=dict, description="named ECN threshold rules")
+    pfc: Pfc = Field(default_factory=Pfc, description="headroom inputs and the watchdog (PFC itself is per class: lossless)")
 
 
 class AdaptiveRouting(Strict):
-    enabled: bool = False
-    roles: list[Literal["leaf", "spine", "super-spine"]] = Field(default_factory=lambda: ["leaf"])
-    mode: Literal["per-flowlet", "per-packet"] = "per-flowlet"
-    flowlet_idle: TimeUs = Field(256.0, description="gap that starts a new flowlet")
+    enabled: bool = Field(False, description="load-aware path choice instead of static ECMP hashing")
+    roles: list[Literal["leaf", "spine", "super-spine"]] = Field(default_factory=lambda: ["leaf"], description="switch roles doing AR")
+    mode: Literal["per-flowlet", "per-packet"] = Field("per-flowlet", description="per-packet needs NIC reordering")
+    flowlet_idle: TimeUs = Field("256us", validate_default=True, description="gap that starts a new flowlet")
     link_utilization_threshold: int = Field(70, ge=1, le=100, description="% of link load above which AR moves flows")
     interfaces: Literal["uplinks", "all"] = "uplinks"
 
 
 class Network(Strict):
-    kind: Literal["compute", "kvcache", "storage", "frontend"] = "compute"
+    kind: Literal["compute", "kvcache", "storage", "frontend"] = Field("compute", description="what the network carries")
     prefix: str = Field("", pattern=r"^[a-z0-9-]{0,16}$", description="prepended to generated switch names")
     platforms: dict[Role, PlatformName] = Field(default_factory=dict, description="platform per role (overrides fabric-wide)")
-    asics: dict[Role, str] = Field(default_factory=dict)
+    asics: dict[Role, str] = Field(default_factory=dict, description="ASIC per role (overrides fabric-wide)")
     topology: Topology
     addressing: Addressing
     routing: Routing = Field(default_factory=Routing)
@@ -369,10 +371,10 @@ class LabSettings(Strict):
 
 class Intent(Strict):
     fabric: FabricInfo
-    credentials: CredentialsRef = Field(default_factory=CredentialsRef)
-    management: Management = Field(default_factory=Management)
+    credentials: CredentialsRef = Field(default_factory=CredentialsRef, description="references to secrets, never secrets")
+    management: Management = Field(default_factory=Management, description="management addresses (also the lab's)")
     platforms: dict[Role, PlatformName] = Field(default_factory=dict, description="platform per role, fabric-wide")
     asics: dict[Role, str] = Field(default_factory=dict, description="ASIC model per role (see `hpnctl show --asics`)")
-    networks: dict[str, Network] = Field(min_length=1)
-    lab: LabSettings = Field(default_factory=LabSettings)
+    networks: dict[str, Network] = Field(min_length=1, description="one or more networks: compute, KV-cache, …")
+    lab: LabSettings = Field(default_factory=LabSettings, description="containerlab images and kinds")
     hosts: dict = Field(default_factory=dict, description="host-side settings (NICs, collective libraries)")
