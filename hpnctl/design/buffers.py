@@ -9,6 +9,7 @@ Model (the rules in ../shared/reference/dcqcn-pfc-hpn-numbers.md §4):
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from hpnctl.design.fabric import Device
@@ -57,6 +58,7 @@ def buffer_budget(dev: Device, plan: QosPlan, asic, mtu: int, with_headroom: boo
     headroom = 0
     if with_headroom and plan.lossless_priorities:
         lossless_pgs = len({c.pg for c in plan.classes if c.lossless})
-        for port in ports:
-            headroom += lossless_pgs * plan.headroom_at(port.speed_mbps, port.mtu or mtu, asic).size
+        by_shape = Counter((port.speed_mbps, port.mtu or mtu) for port in ports)
+        for (speed, port_mtu), count in by_shape.items():
+            headroom += count * lossless_pgs * plan.headroom_at(speed, port_mtu, asic).size
     return BufferBudget(asic.buffer_bytes, reserved, headroom, reserve_by_class, len(ports))

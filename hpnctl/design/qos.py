@@ -112,6 +112,7 @@ class QosPlan:
     watchdog: object  # PfcWatchdog
     pg_alpha: float = 0.125  # lossless PG dynamic threshold used for the XOFF point (SONiC default dynamic_th -3)
     _ecn_cache: dict = field(default_factory=dict)
+    _headroom_cache: dict = field(default_factory=dict)
 
     def by_queue(self) -> dict[int, list[ClassPlan]]:
         out: dict[int, list[ClassPlan]] = {}
@@ -130,7 +131,12 @@ class QosPlan:
         return hit
 
     def headroom_at(self, speed_mbps: int, mtu: int, asic) -> Headroom:
-        return pfc_headroom(speed_mbps, self.cable_length_m, mtu, asic, self.small_packet_percent)
+        key = (speed_mbps, mtu, asic.name)
+        hit = self._headroom_cache.get(key)
+        if hit is None:
+            hit = self._headroom_cache[key] = pfc_headroom(speed_mbps, self.cable_length_m, mtu, asic,
+                                                           self.small_packet_percent)
+        return hit
 
 
 def ecn_thresholds(spec, profiles: dict[str, EcnProfile], speed_mbps: int) -> EcnThresholds:
