@@ -120,3 +120,17 @@ def reference_markdown() -> str:
         lines.append("")
     lines.append(END)
     return "\n".join(lines)
+
+
+def update_file(path) -> bool:
+    """Replace the reference between the markers in `path`; True when the file changed."""
+    from pathlib import Path
+
+    path = Path(path)
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{path} has no intent reference markers")
+    new = text[: text.index(BEGIN)] + reference_markdown() + text[text.index(END) + len(END):]
+    if new != text:
+        path.write_text(new)
+    return new != text
