@@ -5,6 +5,7 @@ print buffer sizes both ways; we keep whichever the user wrote.
 """
 from __future__ import annotations
 
+import math
 import re
 
 _SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([GMT])(?:b(?:ps|/s)?)?\s*$", re.I)
@@ -18,6 +19,17 @@ _TIME_US = {"ns": 0.001, "us": 1, "µs": 1, "ms": 1000, "s": 10**6}
 _SPEED_MBPS = {"M": 1, "G": 1000, "T": 10**6}
 
 
+def _finite(x: float, example: str) -> float:
+    """inf/nan (YAML .inf, or more digits than a float holds) would crash int()/float() or poison arithmetic later."""
+    try:
+        ok = math.isfinite(x)
+    except OverflowError:  # an int beyond float range
+        ok = False
+    if not ok:
+        raise ValueError(f"not a finite number: write e.g. {example}")
+    return x
+
+
 def parse_speed_mbps(value: str | int) -> int:
     """'400G' → 400000 (Mb/s); a bare integer is taken as Gb/s."""
     if isinstance(value, bool):
@@ -27,7 +39,7 @@ def parse_speed_mbps(value: str | int) -> int:
     m = _SPEED.match(str(value))
     if not m:
         raise ValueError(f"{value!r} is not a speed: write e.g. 100G, 400G, 800G")
-    return int(float(m.group(1)) * _SPEED_MBPS[m.group(2).upper()])
+    return int(_finite(float(m.group(1)) * _SPEED_MBPS[m.group(2).upper()], "400G"))
 
 
 def format_speed(mbps: int) -> str:
@@ -39,11 +51,11 @@ def parse_size_bytes(value: str | int | float) -> int:
     if isinstance(value, bool):
         raise ValueError("expected a size such as 256KB")
     if isinstance(value, (int, float)):
-        return int(value)
+        return int(_finite(value, "256KB"))
     m = _SIZE.match(str(value))
     if not m:
         raise ValueError(f"{value!r} is not a size: write e.g. 1500, 256KB, 4MB, 2MiB")
-    return int(float(m.group(1)) * _SIZE_FACTOR[m.group(2)])
+    return int(_finite(float(m.group(1)) * _SIZE_FACTOR[m.group(2)], "256KB"))
 
 
 def parse_time_us(value: str | int | float) -> float:
@@ -51,22 +63,22 @@ def parse_time_us(value: str | int | float) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 10us")
     if isinstance(value, (int, float)):
-        return float(value)
+        return float(_finite(value, "10us"))
     m = _TIME.match(str(value))
     if not m:
         raise ValueError(f"{value!r} is not a duration: write e.g. 10us, 200ms")
-    return float(m.group(1)) * _TIME_US[m.group(2)]
+    return _finite(float(m.group(1)) * _TIME_US[m.group(2)], "10us")
 
 
 def parse_percent(value: str | int | float) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a percentage such as 20%")
     if isinstance(value, (int, float)):
-        return float(value)
+        return float(_finite(value, "20%"))
     m = _PERCENT.match(str(value))
     if not m:
         raise ValueError(f"{value!r} is not a percentage: write e.g. 20%")
-    return float(m.group(1))
+    return _finite(float(m.group(1)), "20%")
 
 
 def is_percent(value: object) -> bool:
