@@ -8,6 +8,7 @@ parses strings.  Every model forbids unknown keys: a typo is an error with a
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -24,9 +25,11 @@ HashField = Literal[
 ]
 Feature = Literal["pfc", "pfc-watchdog", "ecn", "buffers", "adaptive-routing", "scheduler", "bfd", "ecmp-hash"]
 
-SpeedMbps = Annotated[int, BeforeValidator(parse_speed_mbps)]
-SizeBytes = Annotated[int, BeforeValidator(parse_size_bytes)]
-TimeUs = Annotated[float, BeforeValidator(parse_time_us)]
+# Bounds keep nonsense out of the arithmetic (a negative reserve would grow the shared buffer; a
+# 10**400 speed overflows float in the headroom formula): up to 100 Tb/s, 10 TB, 10 s.
+SpeedMbps = Annotated[int, BeforeValidator(parse_speed_mbps), Field(gt=0, le=100_000_000)]
+SizeBytes = Annotated[int, BeforeValidator(parse_size_bytes), Field(ge=0, le=10**13)]
+TimeUs = Annotated[float, BeforeValidator(parse_time_us), Field(ge=0, le=10_000_000)]
 Percent = Annotated[float, BeforeValidator(parse_percent), Field(ge=0, le=100)]
 
 
@@ -69,7 +72,7 @@ class CredentialsRef(Strict):
 class Management(Strict):
     pool: ipaddress.IPv4Network = Field(ipaddress.IPv4Network("172.20.20.0/24"), description="management addresses of all devices")
     gateway: ipaddress.IPv4Address | None = Field(None, description="default: first address of the pool")
-    first_host: int = Field(11, ge=2, description="offset of the first device address in the pool")
+    first_host: int = Field(11, ge=2, le=2**24, description="offset of the first device address in the pool")
 
 
 # ---------------------------------------------------------------- topology
@@ -88,6 +91,19 @@ class Naming(Strict):
     spine: str = "{prefix}spine{n}"
     super_spine: str = "{prefix}ss{n}"
     host: str = Field("host{n}", description="the same name in two networks is the same server")
+
+    @field_validator("leaf", "spine", "super_spine", "host")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        """A pattern must format with the known fields and give a usable hostname (else design() crashes or renders `hostname leaf 1`)."""
+        fields = "{prefix} {n} {plane} {pod} {group} {rail}"
+        try:
+            sample = v.format(prefix="", n=1, plane=1, pod=1, group=1, rail=1)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+            raise ValueError(f"name pattern does not format ({type(exc).__name__}: {exc}); fields: {fields}") from None
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", sample):
+            raise ValueError(f"name pattern gives {sample!r}, not a hostname (letters, digits, '-', '_', '.'; fields: {fields})")
+        return v
 
 
 class Generator(Strict):
@@ -251,7 +267,7 @@ class Ecn(Strict):
     """ECN marking (the switch side of DCQCN) for one class's queue."""
 
     enabled: bool = Field(True, description="shorthand: `ecn: off`, `ecn: <profile>`")
-    profile: str | None = Field(None, description="an ecn_profiles entry or built-in: ignore-microbursts, hpcc-linear, dcqcn-paper, nvidia-roce-default")
+    profile: str | None = Field(None, min_length=1, description="an ecn_profiles entry or built-in: ignore-microbursts, hpcc-linear, dcqcn-paper, nvidia-roce-default")
     kmin: SizeBytes | None = Field(None, description="marking starts (overrides the profile)")
     kmax: SizeBytes | None = Field(None, description="marking probability reaches pmax")
     pmax: Percent | None = Field(None, description="marking probability at Kmax (default: the profile's, else 20%)")
