@@ -132,7 +132,8 @@ class EosDriver:
         except (ConnectionException, EapiConnectionError, OSError, CommandError) as exc:
             self._napalm = None
             where = f"{self.target.hostname} ({self.target.host})"
-            message = scrub(f"cannot connect to {where}: {exc}", target_secrets(self.target))
+            reason = getattr(exc, "message", None) or str(exc)  # pyeapi's str() repeats the cause
+            message = scrub(f"cannot connect to {where}: {reason}", target_secrets(self.target))
             raise ConnectError(message) from None
 
     def close(self) -> None:

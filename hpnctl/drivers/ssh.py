@@ -127,20 +127,19 @@ def netmiko_params(target: DeviceTarget, device_type: str) -> dict[str, Any]:
 
 
 def _cause(exc: BaseException) -> str:
-    """A short, user-facing reason for a connect failure (before scrubbing)."""
+    """A short, one-line, user-facing reason for a connect failure (before scrubbing)."""
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
-    from paramiko.ssh_exception import BadHostKeyException, SSHException
+    from paramiko.ssh_exception import BadHostKeyException
 
-    text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, NetmikoAuthenticationException):
-        return f"authentication failed: {text}"
+    text = " ".join(str(exc).split()) or type(exc).__name__  # netmiko messages span many lines
     if isinstance(exc, BadHostKeyException):
         return f"host key does not match known_hosts (possible man-in-the-middle): {text}"
-    if isinstance(exc, NetmikoTimeoutException):
-        return f"timed out: {text}"
-    if isinstance(exc, SSHException) and "known_hosts" in text:
+    if "known_hosts" in text:
+        # Netmiko wraps paramiko's RejectPolicy error in its *timeout* exception: test the text first.
         return f"host key is not in known_hosts (strict host key checking): {text}"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
+    if isinstance(exc, NetmikoAuthenticationException):
+        return f"authentication failed: {text}"
+    if isinstance(exc, (NetmikoTimeoutException, socket.timeout, TimeoutError)):
         return f"timed out: {text}"
     return f"{type(exc).__name__}: {text}"
 
