@@ -171,7 +171,8 @@ class EosDriver:
             load(config=files[CONFIG_FILE])
         except _REFUSED as exc:
             self.discard()
-            raise CommitError(f"{self.target.hostname}: device refused the candidate: {_eapi_error_text(exc)}") from None
+            reason = _eapi_error_text(exc)
+            raise CommitError(f"{self.target.hostname}: device refused the candidate: {reason}") from None
         self._candidate = files[CONFIG_FILE]
 
     def diff(self) -> DeviceDiff:

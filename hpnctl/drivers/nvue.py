@@ -86,7 +86,13 @@ def _comparable(doc_text: str) -> str:
 class NvueDriver:
     """Driver contract for Cumulus Linux NVUE (pending revision + apply --confirm)."""
 
-    def __init__(self, target: DeviceTarget, *, shell_factory_: ShellFactory | None = None, session_name: str | None = None):
+    def __init__(
+        self,
+        target: DeviceTarget,
+        *,
+        shell_factory_: ShellFactory | None = None,  # tests inject a recorded-response shell
+        session_name: str | None = None,
+    ):
         self.target = target
         self._shell_factory = shell_factory_ or shell_factory("cumulus_linux")
         self._session = re.sub(r"[^A-Za-z0-9_.-]", "-", session_name or f"hpnctl-{target.hostname}-{int(time.time())}")
@@ -243,7 +249,8 @@ class NvueDriver:
         try:
             command = COLLECT_COMMANDS[check]
         except KeyError:
-            raise PlatformError(f"nvue: no command for check {check!r} (known: {', '.join(COLLECT_COMMANDS)})") from None
+            known = ", ".join(COLLECT_COMMANDS)
+            raise PlatformError(f"nvue: no command for check {check!r} (known: {known})") from None
         result = self._run(command)
         if not result.ok:
             raise HpnctlError(f"{self.target.hostname}: `{command}` failed: {result.output.strip()}")

@@ -316,7 +316,13 @@ def _patch_text(patch: list[dict[str, Any]]) -> str:
 class SonicDriver:
     """Driver contract for community SONiC (GCU apply-patch + checkpoint, FRR reload)."""
 
-    def __init__(self, target: DeviceTarget, *, shell_factory_: ShellFactory | None = None, session_name: str | None = None):
+    def __init__(
+        self,
+        target: DeviceTarget,
+        *,
+        shell_factory_: ShellFactory | None = None,  # tests inject a recorded-response shell
+        session_name: str | None = None,
+    ):
         self.target = target
         self._shell_factory = shell_factory_ or shell_factory("linux")
         self._session = _safe_name(session_name or f"hpnctl-{target.hostname}-{int(time.time())}")
@@ -593,7 +599,8 @@ class SonicDriver:
         try:
             command, parser = COLLECT_COMMANDS[check]
         except KeyError:
-            raise PlatformError(f"sonic: no command for check {check!r} (known: {', '.join(COLLECT_COMMANDS)})") from None
+            known = ", ".join(COLLECT_COMMANDS)
+            raise PlatformError(f"sonic: no command for check {check!r} (known: {known})") from None
         result = self._run(command)
         if not result.ok:
             raise HpnctlError(f"{self.target.hostname}: `{command}` failed: {result.output.strip()}")

@@ -102,7 +102,11 @@ class SrlinuxDriver:
         password = self._password()
         username = self.target.credentials.username()
         self._napalm = NokiaSRLinuxDriver(
-            self.target.host, username, password, timeout=int(self.target.timeout_s), optional_args=self._optional_args()
+            self.target.host,
+            username,
+            password,
+            timeout=int(self.target.timeout_s),
+            optional_args=self._optional_args(),
         )
         if self._http_transport is not None:
             self._napalm.device.jsonrpc_client = httpx.Client(
@@ -217,7 +221,8 @@ class SrlinuxDriver:
         try:
             path, datastore = COLLECT_PATHS[check]
         except KeyError:
-            raise PlatformError(f"srlinux: no data path for check {check!r} (known: {', '.join(COLLECT_PATHS)})") from None
+            known = ", ".join(COLLECT_PATHS)
+            raise PlatformError(f"srlinux: no data path for check {check!r} (known: {known})") from None
         from napalm_srlinux.device import SRLinuxDevice
 
         try:
