@@ -41,13 +41,16 @@ def assign_network_addresses(loaded: LoadedIntent, net_name: str, net: Network, 
 def _loopbacks(loaded: LoadedIntent, net: Network, switches: list[Device], log: DiagnosticLog, base: tuple) -> None:
     pool = net.addressing.loopbacks
     start = int(pool.network_address) + (1 if pool.prefixlen < 31 else 0)
+    end = int(pool.broadcast_address)
     need = sum(1 for d in switches if not d.loopback)
-    if need > pool.num_addresses - (start - int(pool.network_address)):
-        log.error("E212", f"loopback pool {pool} has room for {pool.num_addresses - 1} addresses, {need} switches need one",
-                  path=".".join(base + ("loopbacks",)), position=loaded.where(*base, "loopbacks"),
-                  hint=f"use a pool of at least /{32 - max(need, 1).bit_length()}")
-        return
     taken = {d.loopback for d in switches if d.loopback}
+    # Explicit loopbacks inside the pool use up room: without counting them the cursor ran past the pool.
+    room = end - start + 1 - sum(1 for t in taken if start <= int(_ip(t)) <= end)
+    if need > room:
+        log.error("E212", f"loopback pool {pool} has room for {room} addresses, {need} switches need one",
+                  path=".".join(base + ("loopbacks",)), position=loaded.where(*base, "loopbacks"),
+                  hint=f"use a pool of at least /{32 - max(need + len(taken), 1).bit_length()}")
+        return
     cursor = start
     for dev in switches:
         if dev.loopback:
@@ -116,16 +119,26 @@ def _asns(loaded: LoadedIntent, net_name: str, net: Network, switches: list[Devi
 def assign_management(loaded: LoadedIntent, fabric: Fabric, log: DiagnosticLog) -> None:
     mgmt = loaded.intent.management
     pool = mgmt.pool
-    gw = mgmt.gateway or _ip(int(pool.network_address) + 1)
+    # min(): a /32 at 255.255.255.255 has no "next" address (ipaddress raised AddressValueError).
+    gw = mgmt.gateway or _ip(min(int(pool.network_address) + 1, int(pool.broadcast_address)))
     fabric.mgmt_gateway, fabric.mgmt_prefixlen = str(gw), pool.prefixlen
+    for dev in fabric.devices.values():
+        if dev.mgmt_ip == str(gw):
+            where = dev.source_path + ("mgmt_ip",) if dev.source_path else ("management", "gateway")
+            log.error("E214", f"{dev.name}: management address {gw} is the management gateway",
+                      path=".".join(map(str, where)), position=loaded.where(*where),
+                      hint="every device needs its own address")
     taken = {d.mgmt_ip for d in fabric.devices.values() if d.mgmt_ip} | {str(gw)}
     cursor = int(pool.network_address) + mgmt.first_host
     last = int(pool.broadcast_address) - 1
     need = [d for d in fabric.devices.values() if not d.mgmt_ip]
-    if cursor + len(need) - 1 > last:
+    # The gateway and explicit addresses inside the range are skipped: count them, or the cursor
+    # runs onto the broadcast address and beyond the pool.
+    occupied = sum(1 for t in taken if cursor <= int(_ip(t)) <= last)
+    if need and len(need) > last - cursor + 1 - occupied:
         log.error("E212", f"management pool {pool} (from offset {mgmt.first_host}) is too small for {len(need)} devices",
                   path="management.pool", position=loaded.where("management", "pool"),
-                  hint=f"use a pool of at least /{32 - (len(need) + mgmt.first_host + 1).bit_length()}")
+                  hint=f"use a pool of at least /{32 - (len(need) + occupied + mgmt.first_host + 1).bit_length()}")
         return
     for dev in need:
         while _ip_str(cursor) in taken:
