@@ -50,7 +50,12 @@ def _pos(file: str, node: yaml.Node) -> Position:
 
 
 def _construct(node: yaml.Node, path: PathKey, pm: PositionMap, loader: yaml.SafeLoader) -> Any:
-    pm.values[path] = _pos(pm.file, node)
+    if isinstance(node, yaml.CollectionNode) and not node.flow_style and path in pm.keys:
+        # A block mapping/list starts at its first child's line: a diagnostic about the whole
+        # collection (a class, a missing key) belongs on the line of its key, `alltoall:`.
+        pm.values[path] = pm.keys[path]
+    else:
+        pm.values[path] = _pos(pm.file, node)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
         out: dict[Any, Any] = {}
