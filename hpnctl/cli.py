@@ -122,8 +122,17 @@ def _register_command_modules() -> None:
 _register_command_modules()
 
 
+def _quiet_library_loggers() -> None:
+    """Device libraries (pyeapi, paramiko, netmiko) log tracebacks on connection errors; ours are reported cleanly."""
+    import logging
+
+    for name in ("pyeapi", "paramiko", "netmiko", "napalm", "httpx"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def main() -> None:
     """Entry point: user errors print cleanly (never a traceback); exit codes 0/1/2 as documented."""
+    _quiet_library_loggers()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
