@@ -98,7 +98,7 @@ def check_qos(loaded: LoadedIntent, net_name: str, net: Network, plan: QosPlan, 
     for cls in plan.classes:
         if cls.lossless and (cls.pg in lossy_pgs or cls.pg == 0):
             log.error("E210", f"class {cls.name!r} has PFC on TC {cls.tc}, but its priority group {cls.pg} is lossy, so no headroom is reserved for it",
-                      path=_dotted(cls.path + ("priority_group",)), position=at(*cls.path),
+                      path=_dotted(cls.path + ("priority_group",)), position=at(*cls.path, "priority_group"),
                       hint="give the lossless class its own priority group (default: its TC)")
 
 
@@ -208,7 +208,7 @@ def requested_features(net: Network, plan: QosPlan, adaptive_routing: bool) -> l
 def _check_asic(loaded: LoadedIntent, net_name: str, role: str, platform_name: str, asic, plan: QosPlan, dev,
                 names: list[str], log: DiagnosticLog, mtu: int) -> None:
     at = loaded.where
-    who = f"{role}s on {asic.name} ({len(names)} device(s): {few(names, 3)})"
+    who = f"{'leaves' if role == 'leaf' else role + 's'} on {asic.name} ({len(names)} device(s): {few(names, 3)})"
     qos_path = ("networks", net_name, "qos")
     platform = get_platform(platform_name)
     if len(plan.lossless_priorities) > asic.lossless_max and platform.supports("pfc").supported:

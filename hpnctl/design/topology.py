@@ -63,7 +63,7 @@ def _new_device(devices: dict[str, Device], name: str, role: str, net_name: str,
                 existing.networks.append(net_name)
             return existing  # the same server, on another network
         log.error("E213", f"duplicate hostname {name!r} (a {existing.role} in network {existing.network} and a {role} in {net_name})",
-                  path=f"networks.{net_name}.topology.generator.naming", position=loaded.where("networks", net_name, "topology"),
+                  path=f"networks.{net_name}.topology.generator.naming", position=loaded.where("networks", net_name, "topology", "generator", "naming"),
                   hint="give the networks different `prefix:` values or naming patterns")
         return existing
     dev = Device(name=name, role=role, network=net_name, platform=platform, networks=[net_name], **where)
