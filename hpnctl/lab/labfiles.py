@@ -158,7 +158,8 @@ def _nodes(topo: dict, base: Path, problems: list[str]) -> dict[str, Node]:
             problems.append(f"topology.nodes.{name}: no kind (set it on the node or in topology.defaults)")
         layers = [defaults, kinds.get(kind) or {}, raw]
         labels = {str(k): _label(v) for layer in layers for k, v in (layer.get("labels") or {}).items()}
-        binds = [b for layer in layers for b in _binds(layer.get("binds") or [], base, f"topology.nodes.{name}", problems)]
+        where = f"topology.nodes.{name}"
+        binds = [b for layer in layers for b in _binds(layer.get("binds") or [], base, where, problems)]
         execs = next((layer["exec"] for layer in reversed(layers) if layer.get("exec")), [])
         image = next((str(layer["image"]) for layer in reversed(layers) if layer.get("image")), "")
         nodes[name] = Node(name, kind, image, str(raw.get("mgmt-ipv4") or ""), labels, tuple(binds),
