@@ -6,6 +6,7 @@ from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hpnctl.design import Fabric
 from hpnctl.intent import LoadedIntent
@@ -14,7 +15,10 @@ from hpnctl.units import format_bytes, format_speed
 
 
 def show_fabric(loaded: LoadedIntent, fabric: Fabric, console: Console, with_asics: bool = False) -> None:
-    console.print(f"[bold]{fabric.name}[/bold]  {loaded.intent.fabric.description}")
+    if not console.is_terminal:
+        # Piped or captured: a console's default 80 columns truncated cells ("allto…"); use natural widths.
+        console = Console(file=console.file, width=max(console.width, 250), highlight=False, soft_wrap=True)
+    console.print(Text.assemble((fabric.name, "bold"), "  ", loaded.intent.fabric.description))
     console.print(_devices_table(fabric))
     console.print(_links_table(fabric))
     console.print(_addresses_table(loaded, fabric))
@@ -27,6 +31,11 @@ def show_fabric(loaded: LoadedIntent, fabric: Fabric, console: Console, with_asi
         console.print(_asic_table())
 
 
+def _row(t: Table, *cells: str) -> None:
+    """Cells as Text: class/network names and descriptions are user text, never rich markup or :emoji: codes."""
+    t.add_row(*(Text(c) for c in cells))
+
+
 def _devices_table(fabric: Fabric) -> Table:
     t = Table(title="Devices")
     for col in ("network", "role", "platform", "ASIC", "count", "examples"):
@@ -36,7 +45,7 @@ def _devices_table(fabric: Fabric) -> Table:
         key = (d.network if d.is_switch else ",".join(d.networks), d.role, d.platform, d.asic)
         groups.setdefault(key, []).append(d.name)
     for (net, role, platform, asic), names in groups.items():
-        t.add_row(net, role, platform, asic or "-", str(len(names)), ", ".join(names[:3]) + (" …" if len(names) > 3 else ""))
+        _row(t, net, role, platform, asic or "-", str(len(names)), ", ".join(names[:3]) + (" …" if len(names) > 3 else ""))
     return t
 
 
@@ -46,7 +55,7 @@ def _links_table(fabric: Fabric) -> Table:
         t.add_column(col)
     counts = Counter((lk.network, lk.kind, lk.speed_mbps) for lk in fabric.links)
     for (net, kind, speed), n in sorted(counts.items()):
-        t.add_row(net, kind, format_speed(speed), str(n))
+        _row(t, net, kind, format_speed(speed), str(n))
     return t
 
 
@@ -58,7 +67,7 @@ def _addresses_table(loaded: LoadedIntent, fabric: Fabric) -> Table:
     def row(label: str, net: ipaddress.IPv4Network | None, used: int) -> None:
         if net is None:
             return
-        t.add_row(label, str(net), str(used), str(net.num_addresses), f"{100 * used / net.num_addresses:.1f}%")
+        _row(t, label, str(net), str(used), str(net.num_addresses), f"{100 * used / net.num_addresses:.1f}%")
 
     mgmt_used = sum(1 for d in fabric.devices.values() if d.mgmt_ip)
     row("management", loaded.intent.management.pool, mgmt_used)
@@ -72,7 +81,7 @@ def _addresses_table(loaded: LoadedIntent, fabric: Fabric) -> Table:
 
 def _qos_table(name: str, plan, fabric: Fabric) -> Table:
     speeds = sorted({i.speed_mbps for d in fabric.switches() if d.network == name for i in d.interfaces})
-    t = Table(title=f"QoS plan — network {name}")
+    t = Table(title=Text(f"QoS plan — network {name}"))
     for col in ("class", "kind", "DSCP", "TC", "queue", "PG", "scheduler", "buffer", "ECN Kmin/Kmax/Pmax", "PFC"):
         t.add_column(col)
     for c in plan.classes:
@@ -95,17 +104,17 @@ def _qos_table(name: str, plan, fabric: Fabric) -> Table:
             ecn = "\n".join(parts) or "on"
         else:
             ecn = "off"
-        t.add_row(c.name, c.kind, dscp, str(c.tc), str(c.queue), str(c.pg), sched, " ".join(buf) or "-", ecn,
+        _row(t, c.name, c.kind, dscp, str(c.tc), str(c.queue), str(c.pg), sched, " ".join(buf) or "-", ecn,
                   "lossless" if c.lossless else "-")
     return t
 
 
 def _headroom_table(name: str, plan, fabric: Fabric, mtu: int) -> Table:
-    t = Table(title=f"PFC headroom per lossless PG — network {name} (cable {plan.cable_length_m:g} m, MTU {mtu})")
+    t = Table(title=Text(f"PFC headroom per lossless PG — network {name} (cable {plan.cable_length_m:g} m, MTU {mtu})"))
     for col in ("ASIC", "port speed", "xon", "xoff", "size"):
         t.add_column(col)
     if not plan.lossless_priorities:
-        t.add_row("-", "no lossless class", "", "", "")
+        _row(t, "-", "no lossless class", "", "", "")
         return t
     seen = set()
     for d in fabric.switches():
@@ -116,7 +125,7 @@ def _headroom_table(name: str, plan, fabric: Fabric, mtu: int) -> Table:
                 continue
             seen.add((d.asic, s))
             h = plan.headroom_at(s, mtu, get_asic(d.asic))
-            t.add_row(d.asic, format_speed(s), format_bytes(h.xon), format_bytes(h.xoff), format_bytes(h.size))
+            _row(t, d.asic, format_speed(s), format_bytes(h.xon), format_bytes(h.xoff), format_bytes(h.size))
     return t
 
 
@@ -129,7 +138,7 @@ def _unsupported_table(fabric: Fabric) -> Table:
         for feature, reason in feats:
             groups.setdefault((feature, reason), []).append(dev)
     for (feature, reason), devs in groups.items():
-        t.add_row(feature, f"{len(devs)}: " + ", ".join(devs[:3]) + (" …" if len(devs) > 3 else ""), reason)
+        _row(t, feature, f"{len(devs)}: " + ", ".join(devs[:3]) + (" …" if len(devs) > 3 else ""), reason)
     return t
 
 
@@ -138,5 +147,5 @@ def _asic_table() -> Table:
     for col in ("ASIC", "buffer", "queues", "lossless max", "source"):
         t.add_column(col)
     for a in asic_table().values():
-        t.add_row(a.name, format_bytes(a.buffer_bytes), str(a.queues), str(a.lossless_max), a.source)
+        _row(t, a.name, format_bytes(a.buffer_bytes), str(a.queues), str(a.lossless_max), a.source)
     return t
