@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from hpnctl.intent.hosts_schema import HostSettings
 from hpnctl.units import is_percent, parse_percent, parse_size_bytes, parse_speed_mbps, parse_time_us
 
 Role = Literal["leaf", "spine", "super-spine", "host"]
@@ -393,4 +394,4 @@ class Intent(Strict):
     asics: dict[Role, str] = Field(default_factory=dict, description="ASIC model per role (see `hpnctl show --asics`)")
     networks: dict[str, Network] = Field(min_length=1, description="one or more networks: compute, KV-cache, …")
     lab: LabSettings = Field(default_factory=LabSettings, description="containerlab images and kinds")
-    hosts: dict = Field(default_factory=dict, description="host-side settings (NICs, collective libraries)")
+    hosts: HostSettings = Field(default_factory=HostSettings, description="host-side settings: NICs, collective libraries, DCQCN, the KV-cache network")
