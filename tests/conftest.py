@@ -34,3 +34,13 @@ def assert_golden(actual: str, expected_path: Path, update: bool) -> None:
         diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
                                             str(expected_path), "rendered"))
         pytest.fail(f"output differs from {expected_path} (pytest --update-golden to accept):\n{diff}")
+
+
+@pytest.fixture
+def golden(update_golden: bool):
+    """`golden(actual_text, expected_path)`: compare with (or, with --update-golden, rewrite) a golden file.
+
+    A fixture rather than an import: several test folders have their own conftest.py,
+    so `from conftest import …` is ambiguous.
+    """
+    return lambda actual, expected_path: assert_golden(actual, expected_path, update_golden)
