@@ -92,9 +92,14 @@ def load_yaml_with_positions(path: Path | str, text: str | None = None) -> tuple
     name = str(path)
     if text is None:
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except OSError as exc:
             raise IntentError([Diagnostic("error", "E000", f"cannot read intent: {exc.strerror}", position=Position(name, 1, 1))]) from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:  # a ValueError, not an OSError: it used to escape as a traceback
+            raise IntentError([Diagnostic("error", "E000", f"cannot read intent: not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                                          position=_offset_position(name, raw, exc.start))]) from None
     pm = PositionMap(name)
     loader = _Loader(text)
     try:
@@ -106,6 +111,16 @@ def load_yaml_with_positions(path: Path | str, text: str | None = None) -> tuple
         mark = exc.problem_mark or exc.context_mark
         pos = Position(name, mark.line + 1, mark.column + 1) if mark else Position(name, 1, 1)
         raise IntentError([Diagnostic("error", "E004", f"YAML syntax: {exc.problem or exc.context}", position=pos)]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: not a MarkedYAMLError, it used to escape as a traceback
+        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        raise IntentError([Diagnostic("error", "E004", f"YAML syntax: unacceptable character {char}: {exc.reason}",
+                                      position=_offset_position(name, text, exc.position))]) from None
     finally:
         loader.dispose()
     return data, pm
+
+
+def _offset_position(name: str, text: str | bytes, offset: int) -> Position:
+    """1-based line and column of a character offset."""
+    nl = "\n" if isinstance(text, str) else b"\n"
+    return Position(name, text.count(nl, 0, offset) + 1, offset - text.rfind(nl, 0, offset))
