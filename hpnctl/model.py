@@ -64,7 +64,7 @@ def _interface(itf, dev: Device) -> dict:
     peer = f"{itf.peer}:{itf.peer_interface}" if itf.peer else ""
     return {
         "name": itf.name, "port": itf.port, "speed_mbps": itf.speed_mbps, "speed": format_speed(itf.speed_mbps),
-        "mtu": itf.mtu, "kind": itf.kind, "ip": itf.ip, "address": itf.ip.split("/")[0] if itf.ip else "",
+        "mtu": itf.mtu, "lanes": itf.lanes, "kind": itf.kind, "ip": itf.ip, "address": itf.ip.split("/")[0] if itf.ip else "",
         "peer": itf.peer, "peer_interface": itf.peer_interface, "peer_ip": itf.peer_ip, "peer_asn": itf.peer_asn,
         "description": f"{itf.kind} to {peer}" if peer else itf.kind, "adaptive_routing": itf.adaptive_routing,
     }

@@ -59,7 +59,8 @@ def make_env(templates_dir: str) -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(to_json=_to_json, to_yaml=_to_yaml, speed=format_speed, bytes=format_bytes,
-                       kbytes=lambda n: int(n // 1000), join_ints=lambda xs, sep=",": sep.join(str(x) for x in xs))
+                       kbytes=lambda n: int(n // 1000), seconds=lambda ms: "%g" % (ms / 1000),
+                       join_ints=lambda xs, sep=",": sep.join(str(x) for x in xs))
     return env
 
 

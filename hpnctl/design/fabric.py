@@ -24,6 +24,7 @@ class Interface:
     peer_ip: str = ""
     peer_asn: int | None = None
     adaptive_routing: bool = False
+    lanes: int = 0  # SerDes lanes of this logical port (0 = not a switch port)
 
 
 @dataclass(slots=True)

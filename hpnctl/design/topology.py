@@ -20,7 +20,8 @@ class PortAllocator:
     def __init__(self) -> None:
         self._open: dict[tuple[str, int], tuple[int, int]] = {}  # (device, breakout) → (physical port, next sub)
 
-    def next(self, dev: Device, platform: Platform | None, breakout: int) -> tuple[str, int]:
+    def next(self, dev: Device, platform: Platform | None, breakout: int) -> tuple[str, int, int]:
+        """(interface name, physical port, lanes of the logical port)."""
         key = (dev.name, breakout)
         port, sub = self._open.get(key, (0, breakout + 1))
         if sub > breakout:  # start a new physical port
@@ -28,8 +29,8 @@ class PortAllocator:
             dev.next_port += 1
         self._open[key] = (port, sub + 1)
         if platform is None:  # a host NIC
-            return HOST_NIC_NAME.format(nic=port), port
-        return platform.port_name(port, sub, breakout), port
+            return HOST_NIC_NAME.format(nic=port), port, 0
+        return platform.port_name(port, sub, breakout), port, max(platform.lanes_per_port // breakout, 1)
 
 
 def platform_for(loaded: LoadedIntent, net: Network, role: str, net_name: str, log: DiagnosticLog) -> str:
@@ -97,13 +98,13 @@ def _generate(loaded: LoadedIntent, net_name: str, net: Network, gen: Generator,
         return _new_device(devices, name, role, net_name, plat[role], loaded, log, **where)
 
     def connect(lower: Device, upper: Device, speed: int, breakout: int, kind: str) -> None:
-        l_if, l_port = ports.next(lower, platforms.get(lower.role), breakout)
-        u_if, u_port = ports.next(upper, platforms.get(upper.role), breakout)
+        l_if, l_port, l_lanes = ports.next(lower, platforms.get(lower.role), breakout)
+        u_if, u_port, u_lanes = ports.next(upper, platforms.get(upper.role), breakout)
         link_mtu = host_mtu if kind == "host" else mtu
         l_itf = Interface(l_if, l_port, speed, link_mtu, "nic" if lower.role == "host" else "uplink",
-                          peer=upper.name, peer_interface=u_if)
+                          peer=upper.name, peer_interface=u_if, lanes=l_lanes)
         u_itf = Interface(u_if, u_port, speed, link_mtu, "host" if kind == "host" else "downlink",
-                          peer=lower.name, peer_interface=l_if)
+                          peer=lower.name, peer_interface=l_if, lanes=u_lanes)
         lower.interfaces.append(l_itf)
         upper.interfaces.append(u_itf)
         if kind == "host":
@@ -191,18 +192,19 @@ def _explicit(loaded: LoadedIntent, net_name: str, net: Network, devices: dict[s
         speed = spec.speed or default_speed
         names = []
         for dev, port_name in ends:
+            platform = _platform_or_none(dev.platform) if dev.is_switch else None
             if port_name:
                 port = dev.next_port
                 dev.next_port += 1
-                names.append((port_name, port))
+                names.append((port_name, port, platform.lanes_per_port if platform else 0))
             else:
-                names.append(ports.next(dev, _platform_or_none(dev.platform) if dev.is_switch else None, 1))
-        (a_if, a_p), (b_if, b_p) = names
+                names.append(ports.next(dev, platform, 1))
+        (a_if, a_p, a_lanes), (b_if, b_p, b_lanes) = names
         kind_a, kind_b = _link_kinds(a, b)
         a_itf = Interface(a_if, a_p, speed, mtu, kind_a, peer=b.name, peer_interface=b_if,
-                          adaptive_routing=bool(spec.adaptive_routing))
+                          adaptive_routing=bool(spec.adaptive_routing), lanes=a_lanes)
         b_itf = Interface(b_if, b_p, speed, mtu, kind_b, peer=a.name, peer_interface=a_if,
-                          adaptive_routing=bool(spec.adaptive_routing))
+                          adaptive_routing=bool(spec.adaptive_routing), lanes=b_lanes)
         a.interfaces.append(a_itf)
         b.interfaces.append(b_itf)
         if is_host:
