@@ -110,7 +110,11 @@ def load_yaml_with_positions(path: Path | str, text: str | None = None) -> tuple
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Position(name, mark.line + 1, mark.column + 1) if mark else Position(name, 1, 1)
-        raise IntentError([Diagnostic("error", "E004", f"YAML syntax: {exc.problem or exc.context}", position=pos)]) from None
+        text = exc.problem or exc.context
+        if exc.problem and exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            # An unclosed '[' is only noticed lines later: say where the construct began.
+            text += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
+        raise IntentError([Diagnostic("error", "E004", f"YAML syntax: {text}", position=pos)]) from None
     except yaml.reader.ReaderError as exc:  # a control character: not a MarkedYAMLError, it used to escape as a traceback
         char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
         raise IntentError([Diagnostic("error", "E004", f"YAML syntax: unacceptable character {char}: {exc.reason}",
