@@ -67,7 +67,10 @@ def _to_diagnostic(err: dict, positions: PositionMap) -> Diagnostic:
         expected = err.get("ctx", {}).get("expected", "")
         close = difflib.get_close_matches(str(err.get("input")), [e.strip(" '") for e in expected.replace(" or ", ",").split(",")], n=1)
         hint = f"did you mean '{close[0]}'?" if close else ""
-    return Diagnostic("error", "E102", f"{msg} (got {_short(err.get('input'))})", path=dotted_path(loc),
+    got = err.get("input")
+    # A whole mapping (a model-level check such as "pods > 1 needs super_spines") is not worth quoting.
+    text = msg if isinstance(got, dict) else f"{msg} (got {_short(got)})"
+    return Diagnostic("error", "E102", text, path=dotted_path(loc),
                       position=positions.lookup(loc), hint=hint)
 
 
