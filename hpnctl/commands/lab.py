@@ -118,10 +118,10 @@ def status(intent: Path, runtime: str, fmt: str) -> None:
         sys.exit(1)
 
 
-@lab.command("exec")
+@lab.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @INTENT
 @click.argument("node")
-@click.argument("command", nargs=-1, required=True)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @RUNTIME
 def exec_(intent: Path, node: str, command: tuple[str, ...], runtime: str) -> None:
     """Run COMMAND inside NODE (e.g. `hpnctl lab exec lab.yml leaf1 -- vtysh -c 'show bgp summary'`)."""
