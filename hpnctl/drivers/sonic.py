@@ -89,6 +89,13 @@ OWNED_TABLES = frozenset(
 # keys it renders and never removes anything (PORT lanes/alias/index and
 # DEVICE_METADATA mac/hwsku/platform come from the image, not from hpnctl).
 MERGED_TABLES = frozenset({"PORT", "DEVICE_METADATA"})
+# Fields of merged tables that belong to the switch image: the renderer fills them
+# (YANG needs PORT lanes) but pushing them would overwrite the real hardware's
+# values (a wrong hwsku breaks the next reboot), so they are never patched.
+IMAGE_FIELDS: dict[str, frozenset[str]] = {
+    "PORT": frozenset({"lanes", "alias", "index"}),
+    "DEVICE_METADATA": frozenset({"hwsku", "platform", "mac"}),
+}
 
 # GCU's field-operation validators (sonic-utilities gcu_field_operation_validators.conf.json):
 # BUFFER_PROFILE fields GCU may patch, per operation.  Everything else in
@@ -163,13 +170,22 @@ def restrict(
             ignored.append(table)
             continue
         current = running.get(table, {})
+        wanted = _without_image_fields(table, candidate[table])
         if table in OWNED_TABLES and mode == "replace":
             run_view[table] = current
         else:
-            run_view[table] = _overlay_view(current, candidate[table])
-        cand_view[table] = candidate[table]
+            run_view[table] = _overlay_view(current, wanted)
+        cand_view[table] = wanted
     drop_empty = lambda d: {t: v for t, v in d.items() if v}  # noqa: E731
     return drop_empty(run_view), drop_empty(cand_view), ignored
+
+
+def _without_image_fields(table: str, entries: dict[str, Any]) -> dict[str, Any]:
+    drop = IMAGE_FIELDS.get(table)
+    if not drop:
+        return entries
+    return {key: {f: v for f, v in fields.items() if f not in drop} if isinstance(fields, dict) else fields
+            for key, fields in entries.items()}
 
 
 def config_patch(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
@@ -287,7 +303,7 @@ def build_plan(
     if frr_changed and routing_mode not in FRR_OWNED_MODES:
         notes.append(
             f"docker_routing_config_mode is {routing_mode!r}: bgpcfgd regenerates FRR config from CONFIG_DB, "
-            "so a pushed frr.conf does not survive a restart; use 'split'"
+            "so a pushed frr.conf does not survive a restart; use 'split-unified' (hpnctl renders it)"
         )
     return Plan(
         running=running,
