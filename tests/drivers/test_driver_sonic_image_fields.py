@@ -1,3 +1,6 @@
+"""SONiC driver: fields that belong to the switch image are never in a patch."""
+from __future__ import annotations
+
 
 
 def test_image_owned_fields_are_never_patched() -> None:
