@@ -11,6 +11,7 @@ from hpnctl.design.qos import QosPlan, build_qos_plan
 from hpnctl.design.topology import expand_network
 from hpnctl.diagnostics import DiagnosticLog
 from hpnctl.errors import IntentError, PlatformError
+from hpnctl.hosts.lint import lint as lint_hosts
 from hpnctl.intent import LoadedIntent
 from hpnctl.intent.schema import Network
 from hpnctl.platforms import asic_table, get_platform
@@ -47,6 +48,7 @@ def design(loaded: LoadedIntent, strict: bool = True) -> Fabric:
     _duplicates(loaded, fabric, log)
     if not log.errors:
         check_devices(loaded, fabric, log)
+        lint_hosts(loaded, fabric, log)
     if strict and log.errors:
         raise IntentError(log.sorted())
     return fabric
