@@ -72,7 +72,9 @@ def validate(intent: Path, fmt: str) -> None:
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="use these templates instead of the shipped ones")
 @click.option("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-def render(intent: Path, out_dir: Path, limit: str | None, templates_dir: Path | None, jobs: int | None) -> None:
+@click.option("--hosts", is_flag=True, help="render the GPU servers instead (NCCL/NVSHMEM env, NIC QoS, KV-cache network)")
+def render(intent: Path, out_dir: Path, limit: str | None, templates_dir: Path | None, jobs: int | None,
+           hosts: bool) -> None:
     """Render per-device configs into OUTPUT/<device>/ plus OUTPUT/manifest.json."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -80,6 +82,13 @@ def render(intent: Path, out_dir: Path, limit: str | None, templates_dir: Path |
 
     loaded, fabric = load_and_design(intent)
     print_diagnostics(fabric.log.sorted(), err)
+    if hosts:
+        from hpnctl.hosts.render import render_hosts
+
+        manifest = render_hosts(loaded, fabric, out_dir, limit, templates_dir)
+        files = sum(len(h["files"]) for h in manifest["hosts"])
+        out.print(f"rendered {len(manifest['hosts'])} host(s), {files} file(s) into {out_dir}/ (hosts-manifest.json)", markup=False)
+        return
     total = len(select_devices(fabric, limit))
     if total == 0:
         raise HpnctlError(f"--limit {limit!r} matches no device")
