@@ -48,6 +48,7 @@ class Marking:
     path: tuple  # where to point a diagnostic
     sl: int = 0
     priority: int = 0  # the NIC's priority for the DSCP
+    mirror: bool = False  # a derived communicator repeating a library's marking (not linted twice)
 
     @property
     def tos(self) -> int:
@@ -152,6 +153,7 @@ def plan_hosts(loaded: LoadedIntent, fabric: Fabric, log: DiagnosticLog | None =
             m = _marking(loaded, plan, "communicator", f"communicator {comm!r} (trafficClass)", ref, path, log,
                          explicit=not derived)
             if m is not None:
+                m.mirror = derived
                 communicators[comm] = m
         for name in coll.sl:
             if not any(c.name == name for c in plan.qos.classes):
@@ -198,7 +200,9 @@ def _nic_plan(loaded: LoadedIntent, fabric: Fabric, net_name: str, leaf_mtus: li
     pfc = sorted(set(nic.pfc_priorities)) if nic.pfc_priorities is not None else list(qos.lossless_priorities)
     cnp_cls = next((c for c in qos.classes if c.kind == "cnp"), None)
     cnp_dscp = hs.cnp.dscp if hs.cnp.dscp is not None else (cnp_cls.dscp[0] if cnp_cls and cnp_cls.dscp else NVIDIA_CNP_DSCP)
-    cnp_prio = hs.cnp.priority if hs.cnp.priority is not None else (cnp_cls.tc if cnp_cls else NVIDIA_CNP_PRIORITY)
+    # The NIC sends CNPs in the priority the switches give their DSCP (the NVIDIA default 6 only matters
+    # to the reference: with cnp DSCP 48 in a TC 6 class both agree).
+    cnp_prio = hs.cnp.priority if hs.cnp.priority is not None else qos.dscp_to_tc.get(cnp_dscp, NVIDIA_CNP_PRIORITY)
     if hs.dcqcn.classes is not None:
         dcqcn_classes = [c for c in qos.classes if c.name in hs.dcqcn.classes]
     else:
@@ -248,9 +252,10 @@ def resolve_profile(loaded: LoadedIntent, name: str, path: tuple, log: Diagnosti
     current = name
     while True:
         if current in chain:
-            log.error("L300", f"DCQCN profiles {' → '.join(chain + [current])} form a cycle",
-                      path=_dotted(("hosts", "dcqcn", "profiles", current, "base")),
-                      position=loaded.where("hosts", "dcqcn", "profiles", current, "base"))
+            where = ("hosts", "dcqcn", "profiles", current, "base")
+            message = f"DCQCN profiles {' → '.join(chain + [current])} form a cycle"
+            if not any(d.code == "L300" and d.message == message for d in log.items):  # once, not per network
+                log.error("L300", message, path=_dotted(where), position=loaded.where(*where))
             return dict(NVIDIA_DEFAULT)
         chain.append(current)
         if current in user:
@@ -347,6 +352,8 @@ def _dotted(path: tuple) -> str:
 
 def _unknown(loaded: LoadedIntent, log: DiagnosticLog, what: str, name: str, known: list[str], path: tuple,
              where: str = "") -> None:
+    if any(d.code == "L300" and d.path == _dotted(path) and repr(name) in d.message for d in log.items):
+        return  # the same reference, resolved for another network
     close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else (f"known: {', '.join(known)}" if known else "")
     log.error("L300", f"unknown {what} {name!r}" + (f" in {where}" if where else ""), path=_dotted(path),

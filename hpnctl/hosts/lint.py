@@ -50,7 +50,8 @@ def lint(loaded: LoadedIntent, fabric: Fabric, log: DiagnosticLog) -> HostsPlan 
 
 
 def _all_markings(plan: HostsPlan) -> list[Marking]:
-    return list(plan.markings.values()) + list(plan.communicators.values())
+    """Library markings first, then communicators written under hosts: (derived ones repeat a library's)."""
+    return list(plan.markings.values()) + [m for m in plan.communicators.values() if not m.mirror]
 
 
 def _where(loaded: LoadedIntent, path: tuple) -> dict:
@@ -110,7 +111,7 @@ def _l304_ecn_off(loaded: LoadedIntent, plan: HostsPlan, log: DiagnosticLog) -> 
         return  # DCQCN off, or its classes chosen on purpose (L305 checks those)
     seen: set[tuple[str, str]] = set()
     for m in plan.markings.values():
-        if m.role not in RELIES_ON_DCQCN or m.cls is None or m.cls.ecn_enabled:
+        if m.role not in RELIES_ON_DCQCN or m.cls is None or m.cls.ecn_enabled or not m.mapped:
             continue
         key = (m.network, m.cls.name)
         if key in seen:
@@ -145,12 +146,12 @@ def _l306_mtu(loaded: LoadedIntent, nic: NicPlan, log: DiagnosticLog) -> None:
         if nic.mtu > leaf_mtu:
             log.error("L306", f"the NIC MTU {nic.mtu} is above the MTU {leaf_mtu} of network {nic.network}'s leaf "
                       f"host ports: the leaves drop every packet longer than {leaf_mtu} bytes",
-                      hint="drop hosts mtu to inherit the leaf's (fabric.host_mtu), or raise fabric.host_mtu",
+                      hint="drop the NIC mtu to inherit the leaf's (fabric.host_mtu), or raise fabric.host_mtu to it",
                       **_where(loaded, path))
         elif nic.mtu < leaf_mtu:
             log.warning("L306", f"the NIC MTU {nic.mtu} is below the MTU {leaf_mtu} of network {nic.network}'s leaf "
                         f"host ports: RoCE runs with a smaller path MTU than the fabric carries",
-                        hint="set fabric.host_mtu to the NIC MTU, or drop hosts mtu", **_where(loaded, path))
+                        hint="set fabric.host_mtu to the NIC MTU, or drop the NIC mtu", **_where(loaded, path))
 
 
 def _l307_kvcache(loaded: LoadedIntent, fabric: Fabric, plan: HostsPlan, log: DiagnosticLog) -> None:
@@ -177,13 +178,16 @@ def _l307_kvcache(loaded: LoadedIntent, fabric: Fabric, plan: HostsPlan, log: Di
     if kv is None or coll is None:
         return
     compute = plan.nics[coll]
-    collective_classes = {m.cls.name: m for m in _all_markings(plan) if m.network == coll and m.cls is not None}
+    collective_classes: dict[str, Marking] = {}
+    for m in _all_markings(plan):
+        if m.network == coll and m.cls is not None:
+            collective_classes.setdefault(m.cls.name, m)
     owner = next((c for c in compute.qos.classes if kv.dscp in c.dscp), None)
     if owner is not None and owner.name in collective_classes:
         m = collective_classes[owner.name]
         log.error("L307", f"the KV-cache DSCP {kv.dscp} (class {kv.class_name!r} of network {kv.network}) is class "
                   f"{owner.name!r} on network {coll}'s switches: KV transfers that reach the compute fabric would "
-                  f"share {m.label}'s queue {owner.queue}",
+                  f"share queue {owner.queue} with {m.label}",
                   hint="give KV-cache traffic a DSCP that the compute network leaves in its default class",
                   **_where(loaded, kv.path))
 
@@ -202,11 +206,11 @@ def _l308_priorities(loaded: LoadedIntent, plan: HostsPlan, nic: NicPlan, log: D
                       f"{nic.network}'s switches in TC {switch_tc}: PFC pauses and ETS act on another queue than "
                       f"the switches expect", hint="drop the dscp_to_priority entry to inherit the switches' map",
                       **_where(loaded, path + (m.dscp,)))
-    if hs.cnp.dscp is None and hs.cnp.priority is None:
-        return  # both from the switches' cnp class (or no cnp class to check against)
+    if hs.cnp.priority is None:
+        return  # derived from the switches' TC of the CNP DSCP: agrees by construction
     switch_tc = nic.qos.dscp_to_tc[nic.cnp_dscp]
     if nic.dcqcn_priorities and nic.cnp_priority != switch_tc:
-        cnp_path = ("hosts", "cnp", "priority") if hs.cnp.priority is not None else ("hosts", "cnp", "dscp")
+        cnp_path = ("hosts", "cnp", "priority")
         log.error("L308", f"CNPs leave the NICs in priority {nic.cnp_priority}, but network {nic.network}'s switches "
                   f"put their DSCP {nic.cnp_dscp} in TC {switch_tc}", hint="drop hosts.cnp.priority to inherit "
                   "the cnp class's TC", **_where(loaded, cnp_path))
