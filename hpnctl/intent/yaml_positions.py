@@ -49,7 +49,15 @@ def _pos(file: str, node: yaml.Node) -> Position:
     return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _construct(node: yaml.Node, path: PathKey, pm: PositionMap, loader: yaml.SafeLoader) -> Any:
+def _construct(node: yaml.Node, path: PathKey, pm: PositionMap, loader: yaml.SafeLoader,
+               active: frozenset = frozenset()) -> Any:
+    if isinstance(node, yaml.CollectionNode):
+        # `&a [*a]` is a legal YAML graph but no intent: walking it never ended (RecursionError).
+        if id(node) in active:
+            raise IntentError([Diagnostic("error", "E005", "a YAML alias refers to a collection that contains it",
+                                          position=_pos(pm.file, node), path=_dotted(path),
+                                          hint="an intent is a tree: copy the values instead of nesting the anchor in itself")])
+        active = active | {id(node)}
     if isinstance(node, yaml.CollectionNode) and not node.flow_style and path in pm.keys:
         # A block mapping/list starts at its first child's line: a diagnostic about the whole
         # collection (a class, a missing key) belongs on the line of its key, `alltoall:`.
@@ -69,10 +77,10 @@ def _construct(node: yaml.Node, path: PathKey, pm: PositionMap, loader: yaml.Saf
                                 path=_dotted(path + (key,)), hint="YAML keeps only the last one; remove one of them")]
                 )
             pm.keys[path + (key,)] = _pos(pm.file, key_node)
-            out[key] = _construct(value_node, path + (key,), pm, loader)
+            out[key] = _construct(value_node, path + (key,), pm, loader, active)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(child, path + (i,), pm, loader) for i, child in enumerate(node.value)]
+        return [_construct(child, path + (i,), pm, loader, active) for i, child in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
