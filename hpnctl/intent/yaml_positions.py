@@ -55,7 +55,7 @@ def _construct(node: yaml.Node, path: PathKey, pm: PositionMap, loader: yaml.Saf
         # `&a [*a]` is a legal YAML graph but no intent: walking it never ended (RecursionError).
         if id(node) in active:
             raise IntentError([Diagnostic("error", "E005", "a YAML alias refers to a collection that contains it",
-                                          position=_pos(pm.file, node), path=_dotted(path),
+                                          position=pm.keys.get(path) or _pos(pm.file, node), path=_dotted(path),
                                           hint="an intent is a tree: copy the values instead of nesting the anchor in itself")])
         active = active | {id(node)}
     if isinstance(node, yaml.CollectionNode) and not node.flow_style and path in pm.keys:
