@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from hpnctl.units import parse_speed_mbps, parse_time_us
 
@@ -187,6 +187,14 @@ class Dcqcn(_Strict):
     profiles: dict[str, DcqcnProfile] = Field(default_factory=dict, description="named profiles; built-in: "
                                               "nvidia-default, ignore-microbursts, barre-400g")
 
+    @field_validator("profiles")
+    @classmethod
+    def _no_self_base(cls, profiles: dict[str, DcqcnProfile]) -> dict[str, DcqcnProfile]:
+        for name, prof in profiles.items():
+            if prof.base == name:
+                raise ValueError(f"DCQCN profile {name!r} cannot be its own base")
+        return profiles
+
 
 class HostSettings(_Strict):
     """Host-side settings: NICs, collective libraries, DCQCN/CNP, the KV-cache network (see `hpnctl render --hosts`)."""
@@ -199,10 +207,3 @@ class HostSettings(_Strict):
     kvcache: KvCache = Field(default_factory=KvCache, description="KV-cache network interfaces, routes and class")
     dcqcn: Dcqcn = Field(default_factory=Dcqcn, description="NIC congestion control (reaction/notification point)")
     cnp: Cnp = Field(default_factory=Cnp, description="CNP marking of the NICs")
-
-    @model_validator(mode="after")
-    def _check(self) -> "HostSettings":
-        for name, prof in self.dcqcn.profiles.items():
-            if prof.base == name:
-                raise ValueError(f"DCQCN profile {name!r} cannot be its own base")
-        return self

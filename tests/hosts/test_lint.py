@@ -10,8 +10,7 @@ from hpnctl.design import design
 from hpnctl.diagnostics import DiagnosticLog
 from hpnctl.hosts.lint import lint
 from hpnctl.intent import load_intent
-from tests.conftest import INVENTORIES
-from tests.hosts.conftest import lint_messages, write_intent
+from hosts_helpers import INVENTORIES, lint_messages, write_intent
 
 
 def test_base_intent_is_consistent(lint_case) -> None:
