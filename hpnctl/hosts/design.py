@@ -147,7 +147,7 @@ def plan_hosts(loaded: LoadedIntent, fabric: Fabric, log: DiagnosticLog | None =
         if derived:  # ncclConfig_t.trafficClass of the DP and EP communicators (reference §5)
             for comm, role in (("allreduce", "nccl"), ("alltoall", "nvshmem")):
                 if role in markings:
-                    refs[comm] = markings[role].class_name if not markings[role].explicit else markings[role].dscp
+                    refs[comm] = markings[role].class_name if markings[role].mapped else markings[role].dscp
         for comm, ref in refs.items():
             path = ("hosts", "collectives", "communicators", comm)
             m = _marking(loaded, plan, "communicator", f"communicator {comm!r} (trafficClass)", ref, path, log,

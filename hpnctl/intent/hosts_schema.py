@@ -58,7 +58,8 @@ ClassRef = Union[Dscp, str]
 class NicSettings(_Strict):
     """RDMA NICs of the GPU servers (NVIDIA ConnectX / BlueField first)."""
 
-    model: NicModel = Field("connectx-7", description="NIC model; decides which tools nic-qos.sh uses")
+    model: NicModel = Field("connectx-7", description="NIC model (ConnectX-6 Dx and later, BlueField-2 and later "
+                            "share mlnx_qos, the ECN knobs and mlxconfig names)")
     netdev: str = Field("eth{port}", description="netdev name of a NIC: {port} = the fabric's host port "
                         "number (1-based, as in the lab), {index} = port − 1, {network}")
     rdma_device: str = Field("mlx5_{index}", description="RDMA device of a NIC (NCCL_IB_HCA, NVSHMEM_HCA_LIST): "
