@@ -1,0 +1,1 @@
+"""Changing devices safely: targets, run state (backups, lock), diff, snapshot."""

@@ -1,0 +1,132 @@
+"""What a device should show, computed from the fabric and its DeviceModel (plain data for the judges).
+
+ECMP expectations come from a small path-vector simulation of the eBGP
+underlay: each switch originates its loopback, a switch rejects a path holding
+its own AS (loop prevention), and with `bestpath as-path multipath-relax`
+every link whose path has the shortest AS-path length is a next hop, up to
+maximum-paths.  This gets the cases a hop-count BFS gets wrong, such as spines
+sharing an AS that cannot reach each other's loopbacks through the leaves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpnctl.design import Fabric
+from hpnctl.model import DeviceModel
+from hpnctl.platforms import get_platform
+
+MAX_ECMP_DESTINATIONS = 64  # per fabric; large fabrics are sampled (deterministically)
+
+
+@dataclass
+class Expectation:
+    hostname: str
+    platform: str
+    model: DeviceModel
+    peers: dict[str, int]  # neighbor IP → remote AS
+    interfaces: dict[str, dict[str, Any]]  # name → {mtu, speed_mbps, kind}
+    ecmp: dict[str, tuple[str, int]]  # loopback IP → (owner, expected next hops)
+    unsupported: dict[str, str] = field(default_factory=dict)  # feature → reason the user sees
+    requested: dict[str, bool] = field(default_factory=dict)  # feature → wanted by the intent
+    linux: dict[str, Any] | None = None  # the linux builder's docs (qos.sh, sysctl.conf)
+
+
+def build_expectations(fabric: Fabric, models: dict[str, DeviceModel]) -> dict[str, Expectation]:
+    """Expectations for the devices in `models` (the verified selection)."""
+    ecmp = expected_ecmp(fabric, list(models))
+    out: dict[str, Expectation] = {}
+    for name, model in models.items():
+        platform = get_platform(model["platform"])
+        unsupported = {f: s.reason for f, s in platform.features.items() if not s.supported}
+        unsupported.update({u["feature"]: u["reason"] for u in model.get("unsupported", [])})
+        linux_docs = None
+        if model["platform"] == "linux":
+            from hpnctl.builders.linux import build
+
+            linux_docs = build(model)
+        out[name] = Expectation(
+            hostname=name,
+            platform=model["platform"],
+            model=model,
+            peers={n["ip"]: int(n["asn"]) for n in model["bgp"]["neighbors"]},
+            interfaces={i["name"]: {"mtu": i["mtu"], "speed_mbps": i["speed_mbps"], "kind": i["kind"]}
+                        for i in model["interfaces"] if i["kind"] in ("uplink", "downlink", "host")},
+            ecmp=ecmp.get(name, {}),
+            unsupported=unsupported,
+            requested=dict(model.get("features", {})),
+            linux=linux_docs,
+        )
+    return out
+
+
+def _bgp_graph(fabric: Fabric) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """ASN per switch and, per switch, the list of BGP neighbors (one entry per link)."""
+    asn: dict[str, int] = {}
+    links: dict[str, list[str]] = {}
+    for dev in fabric.switches():
+        if dev.asn is None:
+            continue
+        asn[dev.name] = dev.asn
+        links[dev.name] = [i.peer for i in dev.interfaces
+                           if i.kind in ("uplink", "downlink") and i.peer and i.peer_asn is not None]
+    for name in links:
+        links[name] = [p for p in links[name] if p in asn]
+    return asn, links
+
+
+def expected_ecmp(fabric: Fabric, devices: list[str], limit: int = MAX_ECMP_DESTINATIONS) -> dict[str, dict[str, tuple[str, int]]]:
+    """device → {remote loopback → (owner, expected next-hop count)}; unreachable-by-design loopbacks left out."""
+    asn, links = _bgp_graph(fabric)
+    max_paths = {}
+    for dev in fabric.switches():
+        net = fabric.networks[dev.network].spec
+        max_paths[dev.name] = net.routing.ecmp.max_paths
+    dests = sorted(n for n in asn if fabric.devices[n].loopback)
+    if len(dests) > limit:  # every k-th, so each role and pod keeps some destinations
+        step = len(dests) / limit
+        dests = [dests[int(i * step)] for i in range(limit)]
+    wanted = set(devices)
+    out: dict[str, dict[str, tuple[str, int]]] = {d: {} for d in devices}
+    for dest in dests:
+        paths = _simulate(dest, asn, links)
+        loop = fabric.devices[dest].loopback
+        for dev in wanted:
+            if dev == dest or dev not in paths:
+                continue
+            count = min(paths[dev][1], max_paths.get(dev, 1))
+            if count:
+                out[dev][loop] = (dest, count)
+    return out
+
+
+def _simulate(origin: str, asn: dict[str, int], links: dict[str, list[str]]) -> dict[str, tuple[tuple[int, ...], int]]:
+    """Bellman-Ford over AS paths: device → (best AS path, number of equal-length next-hop links)."""
+    best: dict[str, tuple[int, ...]] = {origin: ()}
+    nexthops: dict[str, int] = {origin: 0}
+    for _ in range(len(asn) + 1):
+        changed = False
+        new_best: dict[str, tuple[int, ...]] = {origin: ()}
+        new_nh: dict[str, int] = {origin: 0}
+        for dev, peers in links.items():
+            if dev == origin:
+                continue
+            cands: list[tuple[int, ...]] = []
+            for peer in peers:
+                if peer not in best:
+                    continue
+                path = (asn[peer],) + best[peer]
+                if asn[dev] in path:
+                    continue  # loop prevention: own AS in the path
+                cands.append(path)
+            if not cands:
+                continue
+            shortest = min(len(p) for p in cands)
+            new_best[dev] = min(p for p in cands if len(p) == shortest)
+            new_nh[dev] = sum(1 for p in cands if len(p) == shortest)
+        if new_best != best or new_nh != nexthops:
+            changed = True
+        best, nexthops = new_best, new_nh
+        if not changed:
+            break
+    return {d: (best[d], nexthops[d]) for d in best if d != origin}
