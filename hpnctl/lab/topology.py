@@ -14,6 +14,8 @@ import yaml
 
 from hpnctl.design import Fabric
 from hpnctl.design.fabric import Device
+from hpnctl.hosts.lab import NAMESPACE_SCRIPTS
+from hpnctl.hosts.lab import TARGET_DIR as HOST_TARGET_DIR
 from hpnctl.errors import LabError
 from hpnctl.intent import LoadedIntent
 from hpnctl.platforms import get_platform
@@ -95,6 +97,13 @@ def build_topology(loaded: LoadedIntent, fabric: Fabric, out_dir: Path, limit: s
     switches = [d.name for d in fabric.switches() if d.name in selected]
     if switches:
         render_fabric(loaded, fabric, out_dir, limit=",".join(switches), templates_dir=templates_dir)
+    hosts = [d.name for d in fabric.hosts() if d.name in selected]
+    host_files: dict[str, list[str]] = {}
+    if hosts:
+        from hpnctl.hosts.render import render_hosts
+
+        manifest = render_hosts(loaded, fabric, out_dir, limit=",".join(hosts), templates_dir=templates_dir)
+        host_files = {h["host"]: [f["name"] for f in h["files"]] for h in manifest["hosts"]}
     lab = loaded.intent.lab
     name = lab_name(fabric)
     nodes: dict[str, dict] = {}
@@ -103,7 +112,7 @@ def build_topology(loaded: LoadedIntent, fabric: Fabric, out_dir: Path, limit: s
     for dev in fabric.devices.values():
         if dev.name not in selected:
             continue
-        node, kind, image = _node(dev, lab, out_dir)
+        node, kind, image = _node(dev, lab, host_files.get(dev.name, []))
         nodes[dev.name] = node
         kinds.setdefault(kind, {"image": image})
         for index, itf in enumerate(_ports(dev), start=1):
@@ -135,13 +144,18 @@ def _endpoint(dev: Device, itf, index: int) -> str:
     return pattern.format(name=itf.name, index=index, port=itf.port)
 
 
-def _node(dev: Device, lab, out_dir: Path) -> tuple[dict, str, str]:
+def _node(dev: Device, lab, host_files: list[str]) -> tuple[dict, str, str]:
     labels = {"hpnctl.role": dev.role, "hpnctl.platform": dev.platform, "hpnctl.network": dev.network,
               "hpnctl.frr": "true" if dev.platform == "linux" else "false"}
     if not dev.is_switch:
         kind = lab.kinds.get("host", "linux")
         image = lab.images.get("host", lab.host_image)
-        node = {"kind": kind, "image": image, "mgmt-ipv4": dev.mgmt_ip, "labels": labels, "exec": _host_exec(dev)}
+        node = {"kind": kind, "image": image, "mgmt-ipv4": dev.mgmt_ip, "labels": labels}
+        if host_files:
+            # What a lab host can take of its rendered files (hpnctl/hosts/lab.py): the marking
+            # environment, the kernel's DSCP classification, the KV-cache interface.
+            node["binds"] = [f"{dev.name}/{f}:{HOST_TARGET_DIR}/{f}" for f in host_files]
+        node["exec"] = _host_exec(dev) + [f"sh {HOST_TARGET_DIR}/{s}" for s in NAMESPACE_SCRIPTS if s in host_files]
         return node, kind, image
     clab = get_platform(dev.platform).clab
     kind = lab.kinds.get(dev.role) or lab.kinds.get(dev.platform) or clab["kind"]
