@@ -406,9 +406,11 @@ def data_path_to_pointer(path: str) -> str:
         parts.append("|".join(preds.values()) if preds else name.split(":")[-1])
         for name, preds in rest[1:]:
             if preds and "." not in preds:
-                parts.append("|".join(preds.values()))  # inner map list: the field is its key
-            else:
-                parts.append(name.split(":")[-1])
+                parts.append("|".join(preds.values()))  # inner map list: its key is the field
+                break
+            if name.split(":")[-1] == parts[0]:
+                break  # inner map list named without its key (a bad key): the map is all we know
+            parts.append(name.split(":")[-1])
     return pointer(*parts)
 
 

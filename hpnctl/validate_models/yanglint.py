@@ -38,6 +38,7 @@ _SCHEMA_LOC = re.compile(r'Schema location "(?P<path>[^"]*)"')
 _LINE_ONLY = re.compile(r"\(path: Line number (?P<line>\d+)\.\)\s*$")
 _FAILED_FILE = re.compile(r'^Failed to parse input data file "(?P<file>.*)"\.$')
 _SESSION_TIMEOUT_S = 120.0
+_MAX_LINE = 4000  # yanglint's interactive line buffer is 4 KiB; longer lines are split into garbage
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,19 @@ def compiled_schema(schema: YangSchema, module_files: Sequence[Path] = ()) -> st
 
 
 def validate_files(
-    schema: YangSchema, files: Sequence[Path], *, data_type: str = "config", jobs: int | None = None
+    schema: YangSchema,
+    files: Sequence[Path],
+    *,
+    data_type: str = "config",
+    jobs: int | None = None,
+    mode: str = "auto",
 ) -> dict[Path, list[YangMessage]]:
     """Validate each data file on its own; return its errors (empty list = valid).
 
-    The files are split into one interactive yanglint session per worker; each
-    session loads the modules once.
+    The files are split into one yanglint per worker; each loads the modules once.
+    `mode`: "session" (interactive yanglint), "cli" (one-shot CLI, restarted after
+    each failing file), or "auto": the session unless its `load` line would
+    overflow yanglint's 4 KiB line buffer (SR Linux's feature list does).
     """
     if not files:
         return {}
@@ -108,67 +116,126 @@ def validate_files(
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
     size = math.ceil(len(files) / jobs)
     chunks = [list(files[i : i + size]) for i in range(0, len(files), size)]
+    use_cli = mode == "cli" or (mode == "auto" and len(_load_line(schema)) > _MAX_LINE)
     results: dict[Path, list[YangMessage]] = {}
     with tempfile.TemporaryDirectory(prefix="hpnctl-yl-") as tmp, ThreadPoolExecutor(len(chunks)) as pool:
-        for part in pool.map(lambda c: _run_session(exe, schema, c, data_type, Path(tmp)), chunks):
+        if use_cli:
+            run = lambda c: _run_cli(exe, schema, c, data_type)  # noqa: E731
+        else:
+            run = lambda c: _run_session(exe, schema, c, data_type, Path(tmp))  # noqa: E731
+        for part in pool.map(run, chunks):
             results.update(part)
     return results
 
 
 def validate_documents(
-    schema: YangSchema, docs: Sequence[Any], *, max_errors: int = 10, data_type: str = "config"
+    schema: YangSchema,
+    docs: Sequence[Any],
+    *,
+    max_errors: int = 10,
+    data_type: str = "config",
+    mode: str = "auto",
 ) -> list[list[YangMessage]]:
     """Validate RFC 7951 JSON documents (dicts); return the errors of each.
 
-    After an error on a plain leaf, that leaf is dropped and the document is
-    validated again, so up to `max_errors` independent errors are found.  We stop
-    at an error on a list entry or key: removing an entry would make every
-    reference to it fail too, and those would be our errors, not the user's.
+    libyang stops at the first error, so after each error we remove what it
+    points at (the leaf, or the list entry around a bad key or a missing
+    mandatory leaf) from a copy and validate again, up to `max_errors` errors
+    per document.  Errors that only our removals caused (a reference to an entry
+    we removed, a mandatory leaf we removed) are not reported.
     """
     rounds = [_Round(json.loads(json.dumps(d))) for d in docs]
     with tempfile.TemporaryDirectory(prefix="hpnctl-doc-") as tmp:
         todo = list(range(len(docs)))
-        while todo:
+        for _ in range(3 * max_errors + 1):  # each round removes something; this is only a guard
+            if not todo:
+                break
             files = [_write_doc(Path(tmp), i, rounds[i].doc) for i in todo]
-            found = validate_files(schema, files, data_type=data_type)
+            found = validate_files(schema, files, data_type=data_type, mode=mode)
             todo = [i for i, f in zip(todo, files) if _absorb(rounds[i], found[f], max_errors)]
     return [r.messages for r in rounds]
 
 
 def _write_doc(tmp: Path, index: int, doc: Any) -> Path:
     path = tmp / f"doc{index}.json"
-    path.write_text(json.dumps(doc, indent=1))
+    path.write_text(json.dumps(doc))
     return path
 
 
 def _absorb(state: _Round, new: list[YangMessage], max_errors: int) -> bool:
-    """Record this round's errors, then make the document skip past them.
+    """Record this round's errors, then change the document to get past them.
 
     Returns True when the document changed and should be validated again.
     """
     for msg in new:
         if _repair_cascade(msg, state):
             continue  # an error we caused; the document changed, look again
-        if _caused_by_us(msg, state):
+        if _caused_by_us(msg, state) or msg in state.messages:
+            return False  # nothing we can remove gets us past this one
+        state.messages.append(msg)
+        if len(state.messages) >= max_errors or not _drop(state, msg):
             return False
-        if msg not in state.messages:
-            state.messages.append(msg)
-        if len(state.messages) >= max_errors or msg.schema_path:
-            return False
-        parent = prune(state.doc, msg.path)
-        if parent is None:
-            return False
-        state.pruned.append((parent, split_path(msg.path)[-1][0].split(":")[-1]))
     return bool(new)
 
 
 _MANDATORY = re.compile(r'Mandatory node "(?P<leaf>[^"]+)" instance does not exist')
 _UNION = re.compile(r'Invalid union value "(?P<value>[^"]*)" - no matching subtype found')
 _LEAFREF = re.compile(r'Invalid leafref value "(?P<value>[^"]*)" - no target instance "(?P<target>[^"]+)"')
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def _drop(state: _Round, msg: YangMessage) -> bool:
+    """Remove what an error points at: a plain leaf, else the whole list entry.
+
+    A removed entry is remembered, so that references to it, which now fail
+    too, are recognised as our doing (see _repair_cascade).
+    """
+    if not msg.schema_path:
+        parent = prune(state.doc, msg.path)
+        if parent is not None:
+            state.pruned.append((parent, split_path(msg.path)[-1][0].split(":")[-1]))
+            return True
+    entries, list_path = _entries_at_fault(state, msg)
+    removed = [e for e in entries if _remove_object(state.doc, e)]
+    state.removed += [(list_path, e) for e in removed]
+    return bool(removed)
+
+
+def _entries_at_fault(state: _Round, msg: YangMessage) -> tuple[list[dict], tuple[str, ...]]:
+    """The list entries an error is about: the entry in the path, the entries
+    missing a mandatory leaf, or the one entry whose key has the bad value."""
+    segs = split_path(msg.path)
+    if not segs:
+        return [], ()
+    mandatory = _MANDATORY.match(msg.message)
+    if mandatory:
+        # A leaf missing in a container is fixed by dropping the list entry around it.
+        parent = msg.path.rsplit("/", 1)[0] if msg.schema_path else msg.path
+        lacking = {id(n) for n in _lacking(msg, mandatory["leaf"], state)}
+        walked = [w for w in _walk(state.doc, parent) if id(w[0]) in lacking]
+        if any(owner is None for _, owner, _ in walked):
+            # Outside any list: drop the (presence) container itself.
+            return [n for n, _, _ in walked], _local_names(parent)[:-1]
+        owners = {id(owner): (owner, path) for _, owner, path in walked}
+        paths = {path for _, path in owners.values()}
+        return [o for o, _ in owners.values()], paths.pop() if len(paths) == 1 else ()
+    if segs[-1][1] and "." not in segs[-1][1]:
+        entries = [e for e in instances(state.doc, msg.path) if isinstance(e, dict)]
+        return entries, _local_names(msg.path)
+    if len(segs) < 2:
+        return [], ()
+    leaf = segs[-1][0]
+    list_path = msg.path[: list(_SEGMENT.finditer(msg.path))[-1].start()]
+    candidates = [e for e in instances(state.doc, list_path) if isinstance(e, dict) and _member(e, leaf)]
+    if segs[-2][1]:  # the entry is named in the path: the leaf is its key
+        return candidates, _local_names(list_path)
+    value = _QUOTED.search(msg.message)  # parse errors name no entry, but quote the bad value
+    hits = [e for e in candidates if value and _scalar(e[_member(e, leaf)]) == value.group(1)]
+    return (hits, _local_names(list_path)) if len(hits) == 1 else ([], ())
 
 
 def _repair_cascade(msg: YangMessage, state: _Round) -> bool:
-    """Undo the side effects of our own pruning, so that the next round can go on.
+    """Undo the side effects of our own changes, so that the next round can go on.
 
     * We dropped a bad mandatory leaf, now libyang misses it: drop its whole entry.
     * An entry we dropped is referenced elsewhere: drop that reference too.
@@ -179,22 +246,21 @@ def _repair_cascade(msg: YangMessage, state: _Round) -> bool:
         ours = {(id(p), leaf) for p, leaf in state.pruned}
         if not lacking or not all((id(e), m["leaf"]) in ours for e in lacking):
             return False
-        list_path = _local_names(msg.path)[:-1] if msg.schema_path else _local_names(msg.path)
-        for entry in lacking:
-            _remove_object(state.doc, entry)
-            state.removed.append((list_path, entry))
-        return True
+        return _drop(state, msg)
     m = _LEAFREF.match(msg.message) or _UNION.match(msg.message)
-    if m and not msg.schema_path and state.removed:
-        if "target" in m.groupdict():
-            target = _local_names(m["target"])
-            gone = any(p == target[:-1] and _scalar(e.get(target[-1])) == m["value"] for p, e in state.removed)
-        else:
-            # A union (leafref or a fixed word) does not name its target: match any value of the entry.
-            gone = any(m["value"] in map(_scalar, e.values()) for _, e in state.removed)
-        if gone and prune(state.doc, msg.path) is not None:
-            return True
-    return False
+    if not m or msg.schema_path or not state.removed:
+        return False
+    if "target" in m.groupdict():
+        # Relative targets ("../../queues/queue/name") match the end of the removed list's path.
+        target = tuple(n for n in _local_names(m["target"]) if n != "..")
+        gone = any(
+            p[len(p) - len(target) + 1 :] == target[:-1] and _scalar(e.get(target[-1])) == m["value"]
+            for p, e in state.removed
+        )
+    else:
+        # A union (leafref or a fixed word) does not name its target: match any value of the entry.
+        gone = any(m["value"] in map(_scalar, e.values()) for _, e in state.removed)
+    return gone and _drop(state, msg)
 
 
 def _caused_by_us(msg: YangMessage, state: _Round) -> bool:
@@ -216,12 +282,19 @@ def _local_names(path: str) -> tuple[str, ...]:
 
 
 def _remove_object(node: Any, target: dict) -> bool:
-    """Remove `target` (by identity) from whichever list holds it."""
-    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
-    if isinstance(node, list) and any(e is target for e in node):
-        node[:] = [e for e in node if e is not target]
-        return True
-    return any(_remove_object(c, target) for c in list(children))
+    """Remove `target` (by identity) from the list or object that holds it."""
+    if isinstance(node, list):
+        if any(e is target for e in node):
+            node[:] = [e for e in node if e is not target]
+            return True
+        return any(_remove_object(c, target) for c in node)
+    if isinstance(node, dict):
+        for key, value in list(node.items()):
+            if value is target:
+                del node[key]
+                return True
+        return any(_remove_object(c, target) for c in node.values())
+    return False
 
 
 def _quote(path: Path) -> str:
@@ -232,18 +305,73 @@ def _quote(path: Path) -> str:
     return f'"{text}"'
 
 
+def _load_line(schema: YangSchema) -> str:
+    features = "".join(f" -F {f}" for f in schema.features)
+    return f"load{features} {' '.join(schema.modules)}"
+
+
 def _session_script(schema: YangSchema, files: Sequence[Path], data_type: str, tmp: Path) -> str:
     lines = ["verb error"]
     if schema.search_paths:
         lines.append("searchpath " + " ".join(_quote(p) for p in schema.search_paths))
-    features = " ".join(f"-F {f}" for f in schema.features)
-    lines.append(f"load {features} {' '.join(schema.modules)}".replace("  ", " "))
+    lines.append(_load_line(schema))
     lines.append(f"data -t {data_type} {_quote(tmp / (_MARKER + 'load'))}")
     for i, f in enumerate(files):
         lines.append(f"data -e -t {data_type} {_quote(f)}")
         lines.append(f"data -t {data_type} {_quote(tmp / (_MARKER + str(i)))}")
     lines.append("quit")
     return "\n".join(lines) + "\n"
+
+
+def _module_files(schema: YangSchema) -> list[str]:
+    """The CLI takes module files, not names: find each in the search paths."""
+    found = []
+    for name in schema.modules:
+        hits = [p for d in schema.search_paths for p in sorted(d.glob(f"{name}.yang")) + sorted(d.glob(f"{name}@*.yang"))]
+        if not hits:
+            raise ModelValidationError(f"module {name} not found in {', '.join(map(str, schema.search_paths))}")
+        found.append(str(hits[-1]))
+    return found
+
+
+def _run_cli(exe: str, schema: YangSchema, files: Sequence[Path], data_type: str) -> dict[Path, list[YangMessage]]:
+    """One-shot CLI over many files.  It stops at the first file that fails: the
+    files before it passed, that one gets the errors, and we go on after it."""
+    base = [exe, "-t", data_type, "-e", "-Q"]  # -Q: errors only
+    base += [a for p in schema.search_paths for a in ("-p", str(p))]
+    base += [a for f in schema.features for a in ("-F", f)]
+    base += _module_files(schema)
+    results: dict[Path, list[YangMessage]] = {}
+    todo = list(files)
+    while todo:
+        try:
+            proc = subprocess.run(base + [str(f) for f in todo], capture_output=True, text=True, timeout=_SESSION_TIMEOUT_S + len(todo))
+        except subprocess.TimeoutExpired as exc:
+            raise ModelValidationError(f"yanglint did not finish within {exc.timeout:.0f} s") from exc
+        failed, messages = _cli_failure(proc.stderr)
+        if proc.returncode == 0 and failed is None:
+            results.update((f, []) for f in todo)
+            break
+        names = [str(f) for f in todo]
+        if failed not in names:
+            errors = "; ".join(m.message for m in messages[:5]) or proc.stderr[-500:]
+            raise ModelValidationError(f"yanglint could not load modules {' '.join(schema.modules)}: {errors}")
+        k = names.index(failed)
+        results.update((f, []) for f in todo[:k])
+        results[todo[k]] = messages
+        todo = todo[k + 1 :]
+    return results
+
+
+def _cli_failure(stderr: str) -> tuple[str | None, list[YangMessage]]:
+    messages: list[YangMessage] = []
+    for level, text in _records(stderr):
+        failed = _FAILED_FILE.match(text)
+        if failed:
+            return failed["file"], messages
+        if level == "error":
+            messages.append(_to_message(text))
+    return None, messages
 
 
 def _run_session(
@@ -350,20 +478,33 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def instances(doc: Any, path: str) -> list[Any]:
-    """Every node of `doc` at `path`; a segment without keys matches all list entries."""
-    nodes = [doc]
+def _walk(doc: Any, path: str) -> list[tuple[Any, dict | None, tuple[str, ...]]]:
+    """Nodes of `doc` at `path`, each with the list entry that holds it (the node
+    itself when it is an entry) and that list's path (local names).  A list
+    segment without keys matches every entry."""
+    nodes: list[tuple[Any, dict | None, tuple[str, ...]]] = [(doc, None, ())]
+    names: tuple[str, ...] = ()
     for name, preds in split_path(path):
+        names += (name.split(":")[-1],)
         found = []
-        for node in nodes:
+        for node, owner, owner_path in nodes:
             key = _member(node, name) if isinstance(node, dict) else None
             if key is None:
                 continue
             value = node[key]
-            items = value if isinstance(value, list) else [value]
-            found += [e for e in items if not preds or _matches(e, preds)]
+            if isinstance(value, list):
+                for e in value:
+                    if not preds or _matches(e, preds):
+                        found.append((e, e, names) if isinstance(e, dict) else (e, owner, owner_path))
+            else:
+                found.append((value, owner, owner_path))
         nodes = found
     return nodes
+
+
+def instances(doc: Any, path: str) -> list[Any]:
+    """Every node of `doc` at `path`; a list segment without keys matches all entries."""
+    return [node for node, _, _ in _walk(doc, path)]
 
 
 def prune(doc: Any, path: str) -> dict | None:

@@ -31,7 +31,12 @@ from hpnctl.validate_models.sonic_yang import (  # noqa: E402
     validate_config_db,
     validate_config_dbs,
 )
-from hpnctl.validate_models.yanglint import YangSchema, validate_files, yanglint_path  # noqa: E402
+from hpnctl.validate_models.yanglint import (  # noqa: E402
+    YangSchema,
+    validate_documents,
+    validate_files,
+    yanglint_path,
+)
 
 DATA = Path(__file__).parent / "data" / "sonic_valid.json"
 
@@ -98,7 +103,19 @@ def main() -> None:
             files[-1].write_text(json.dumps(doc))
         timed("session-1 (one interactive yanglint)", lambda: validate_files(schema, files, jobs=1))
         timed(f"session-{cpus} (one per CPU)", lambda: validate_files(schema, files, jobs=cpus))
+        timed(f"cli-batch-{cpus} (CLI, restart after a failure)", lambda: validate_files(schema, files, jobs=cpus, mode="cli"))
         timed(f"cli-pool ({cpus} workers, 1 process/file)", lambda: cli_pool(schema, files, cpus))
+    broken = []
+    for doc in docs:
+        bad = copy.deepcopy(doc)
+        sched = bad["sonic-scheduler:sonic-scheduler"]["sonic-scheduler:SCHEDULER"]["SCHEDULER_LIST"]
+        sched[1]["weight"] = 200  # three independent errors per device
+        wred = bad["sonic-wred-profile:sonic-wred-profile"]["sonic-wred-profile:WRED_PROFILE"]["WRED_PROFILE_LIST"]
+        wred[0]["ecn"] = "ecn_blue"
+        bad["sonic-queue:sonic-queue"]["sonic-queue:QUEUE"]["QUEUE_LIST"][0]["wred_profile"] = "NOPE"
+        broken.append(bad)
+    for mode in ("session", "cli"):
+        timed(f"{n} devices x 3 errors, mode={mode}", lambda: validate_documents(schema, broken, mode=mode))
     first = next(iter(configs.values()))
     timed("validate_config_db, 1 device", lambda: validate_config_db(first, models))
     timed(f"validate_config_dbs, {n} devices", lambda: validate_config_dbs(configs, models))
