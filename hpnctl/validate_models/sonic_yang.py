@@ -317,7 +317,7 @@ def _map_entry(lst: Node, keys: dict[str, str], values: Any, where: str, problem
     return {**keys, inner.name: pairs}
 
 
-def _list_for(table: str, node: Node, key: str) -> Node | None:
+def _list_for(node: Node, key: str) -> Node | None:
     """The list whose key count matches the CONFIG_DB key (first one wins, as in SONiC)."""
     parts = key.split("|")
     return next((lst for lst in node.lists if len(lst.keys) == len(parts)), None)
@@ -337,7 +337,7 @@ def _table(name: str, table: Table, entries: Any, problems: _Problems) -> dict[s
         return out
     for key, values in entries.items():
         where = pointer(name, key)
-        lst = _list_for(name, node, key)
+        lst = _list_for(node, key)
         if lst is not None:
             keys = _keys(lst, key, where, problems)
             if lst.is_map:

@@ -1,6 +1,7 @@
 """Measure how to run yanglint over many devices (not collected by pytest).
 
     python tests/validate_models/bench_yanglint.py [N_DEVICES] [N_PORTS]
+    python tests/validate_models/bench_yanglint.py --srlinux [N_DEVICES]
 
 Compares, for N translated SONiC CONFIG_DBs of N_PORTS ports each:
   session-1   one interactive yanglint fed all files on stdin
@@ -81,7 +82,22 @@ def cli_pool(schema: YangSchema, files: list[Path], jobs: int) -> None:
     assert not any(codes), codes
 
 
+def srlinux(n: int) -> None:
+    """validate_srlinux for the SRLINUX_PATHS.md example: first call (builds the
+    libyang-compatible copy of the models), then warm, then N devices at once."""
+    from hpnctl.validate_models.srlinux_yang import validate_srlinux, validate_srlinux_many
+
+    models = find_models("srlinux")
+    config = json.loads((DATA.parent / "srlinux_valid.json").read_text())
+    timed("srlinux: 1 device, first call", lambda: validate_srlinux(config, models))
+    timed("srlinux: 1 device, warm", lambda: validate_srlinux(config, models))
+    timed(f"srlinux: {n} devices", lambda: validate_srlinux_many({f"leaf{i}": config for i in range(n)}, models))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--srlinux"]:
+        srlinux(int(sys.argv[2]) if len(sys.argv) > 2 else 100)
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     ports = int(sys.argv[2]) if len(sys.argv) > 2 else 32
     models = find_models("sonic")
@@ -117,7 +133,7 @@ def main() -> None:
     for mode in ("session", "cli"):
         timed(f"{n} devices x 3 errors, mode={mode}", lambda: validate_documents(schema, broken, mode=mode))
     first = next(iter(configs.values()))
-    timed("validate_config_db, 1 device", lambda: validate_config_db(first, models))
+    timed("validate_config_db, 1 device (schema cached)", lambda: validate_config_db(first, models))
     timed(f"validate_config_dbs, {n} devices", lambda: validate_config_dbs(configs, models))
 
 

@@ -28,7 +28,7 @@ def test_valid_example_passes(sonic_valid, sonic_models):
 
 
 # (mutation, CONFIG_DB pointer of the finding, words of the message) — the negative
-# cases of sonic.md section 1.
+# cases of sonic.md section 1, and two of section 6.
 NEGATIVE: dict[str, tuple[Callable[[dict], None], str, str]] = {
     "wred_max_below_min": (
         lambda c: c["WRED_PROFILE"]["HPN_LOSSLESS"].update(green_max_threshold="1000"),
@@ -79,6 +79,17 @@ NEGATIVE: dict[str, tuple[Callable[[dict], None], str, str]] = {
         lambda c: c["QUEUE"]["Ethernet0|3"].update(wred_profile="NOPE"),
         "/QUEUE/Ethernet0|3/wred_profile",
         'Invalid leafref value "NOPE"',
+    ),
+    # sonic.md section 6, mistakes 3 and 4
+    "empty_map_reference": (
+        lambda c: c["PORT_QOS_MAP"]["Ethernet0"].update(pfc_to_queue_map=""),
+        "/PORT_QOS_MAP/Ethernet0/pfc_to_queue_map",
+        "Invalid length for map name",
+    ),
+    "missing_size": (
+        lambda c: c["BUFFER_PROFILE"]["egress_lossy_profile"].pop("size"),
+        "/BUFFER_PROFILE/egress_lossy_profile/size",
+        'Mandatory node "size" instance does not exist',
     ),
     "detection_time_below_poll_interval": (
         lambda c: c["PFC_WD"]["Ethernet0"].update(detection_time="150"),
