@@ -44,25 +44,68 @@ def cli() -> None:
     """hpnctl — one fabric intent → validated plan → per-switch configs, pushed and verified safely."""
 
 
+MODELS = click.option("--models", "models", multiple=True, metavar="KIND=DIR",
+                      help="YANG models of your release, e.g. sonic=/path/to/sonic-yang, srlinux=DIR (repeatable)")
+
+
+def parse_models(values: tuple[str, ...]) -> dict[str, Path]:
+    models: dict[str, Path] = {}
+    for value in values:
+        kind, sep, path = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{value!r}: write KIND=DIR, e.g. sonic=./sonic-yang", param_hint="--models")
+        models[kind.strip()] = Path(path)
+    return models
+
+
 @cli.command()
 @INTENT
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def validate(intent: Path, fmt: str) -> None:
-    """Check an intent: schema, fabric semantics and per-platform support. Exit 0 when valid."""
+@MODELS
+def validate(intent: Path, fmt: str, models: tuple[str, ...]) -> None:
+    """Check an intent: schema, fabric semantics and per-platform support. Exit 0 when valid.
+
+    With --models, also render in a scratch folder and check every SONiC / SR Linux
+    config against the vendor's YANG models.
+    """
+    model_dirs = parse_models(models)
+    findings = []
     try:
-        _, fabric = load_and_design(intent, strict=False)
+        loaded, fabric = load_and_design(intent, strict=False)
         diags = fabric.log.sorted()
+        if model_dirs and not fabric.log.errors:
+            findings = _model_check(loaded, fabric, model_dirs)
     except IntentError as exc:
         diags = exc.diagnostics
     errors = [d for d in diags if d.severity == "error"]
+    model_errors = [f for f in findings if f.severity == "error"]
     if fmt == "json":
-        out.print_json(json.dumps({"valid": not errors, "diagnostics": [d.as_dict() for d in diags]}))
+        out.print_json(json.dumps({"valid": not errors and not model_errors, "diagnostics": [d.as_dict() for d in diags],
+                                   "model_findings": [vars(f) for f in findings]}))
     else:
         print_diagnostics(diags)
+        print_findings(findings)
         warnings = len(diags) - len(errors)
-        summary = f"{intent}: {'valid' if not errors else 'invalid'} ({len(errors)} error(s), {warnings} warning(s))"
-        out.print(summary, style="green" if not errors else "bold red", markup=False)
-    sys.exit(1 if errors else 0)
+        bad = len(errors) + len(model_errors)
+        summary = f"{intent}: {'valid' if not bad else 'invalid'} ({bad} error(s), {warnings} warning(s))"
+        out.print(summary, style="green" if not bad else "bold red", markup=False)
+    sys.exit(1 if errors or model_errors else 0)
+
+
+def _model_check(loaded, fabric, model_dirs: dict[str, Path]) -> list:
+    import tempfile
+
+    from hpnctl.render import render_fabric
+    from hpnctl.validate_models.check import check_rendered
+
+    with tempfile.TemporaryDirectory(prefix="hpnctl-validate-") as tmp:
+        manifest = render_fabric(loaded, fabric, Path(tmp))
+        return check_rendered(Path(tmp), manifest, model_dirs)
+
+
+def print_findings(findings: list, console: Console = out) -> None:
+    for f in findings:
+        console.print(f.format(), style="bold red" if f.severity == "error" else "yellow", markup=False)
 
 
 @cli.command()
@@ -73,8 +116,10 @@ def validate(intent: Path, fmt: str) -> None:
               help="use these templates instead of the shipped ones")
 @click.option("--jobs", type=int, default=None, help="worker processes (default: all cores)")
 @click.option("--hosts", is_flag=True, help="render the GPU servers instead (NCCL/NVSHMEM env, NIC QoS, KV-cache network)")
+@click.option("--check", is_flag=True, help="check SONiC/SR Linux output against the vendor YANG models (see --models)")
+@MODELS
 def render(intent: Path, out_dir: Path, limit: str | None, templates_dir: Path | None, jobs: int | None,
-           hosts: bool) -> None:
+           hosts: bool, check: bool, models: tuple[str, ...]) -> None:
     """Render per-device configs into OUTPUT/<device>/ plus OUTPUT/manifest.json."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -100,6 +145,17 @@ def render(intent: Path, out_dir: Path, limit: str | None, templates_dir: Path |
     count = len(manifest["devices"])
     files = sum(len(d["files"]) for d in manifest["devices"])
     out.print(f"rendered {count} device(s), {files} file(s) into {out_dir}/ (manifest.json)", markup=False)
+    if check or models:
+        from hpnctl.validate_models.check import check_rendered, checked_platforms
+
+        findings = check_rendered(out_dir, manifest, parse_models(models))
+        print_findings(findings)
+        errors = [f for f in findings if f.severity == "error"]
+        checked = sum(1 for d in manifest["devices"] if d["platform"] in checked_platforms())
+        out.print(f"model check: {checked} device(s) against the vendors' YANG models, {len(errors)} error(s)",
+                  style="bold red" if errors else "green", markup=False)
+        if errors:
+            sys.exit(1)
 
 
 @cli.command()
