@@ -260,3 +260,22 @@ def test_show_displays_a_plan_with_errors_and_its_diagnostics(run_cli, intent_fi
     diags = [m for m in map(DIAG.match, r.lines) if m]
     assert [m["code"] for m in diags] == ["E154"]
     assert "unknown ASIC 'bogus9' (4 device(s): leaf1, leaf2, leaf3, leaf4) (at asics.leaf)" in r.out
+
+
+def test_permission_denied_is_a_clean_error(run_cli, tmp_path, monkeypatch, lab_data):
+    """Root reads every file regardless of its mode, so the OS refusal is simulated at the read."""
+    import pathlib
+
+    path = tmp_path / "secret.yml"
+    path.write_text(yaml.safe_dump(lab_data))
+    real = pathlib.Path.read_bytes
+
+    def refuse(self):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", refuse)
+    r = run_cli("validate", path)
+    assert r.code == 1
+    assert r.lines[0] == f"{path}:1:1: error[E000]: cannot read intent: Permission denied"
