@@ -5,7 +5,6 @@ writes for that device; `pytest --update-golden` rewrites them (read the diff be
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ DEVICES = ["leaf1", "spine1"]
 FILES = list(get_platform("linux").files)
 
 
-def _shared_conftest():
-    """tests/conftest.py, loaded by path: `from conftest import …` may find another directory's conftest.py."""
-    spec = importlib.util.spec_from_file_location("_hpnctl_tests_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, dict[str, str]]:
     loaded = load_intent(INVENTORY)
@@ -46,6 +37,6 @@ def test_golden_set_is_complete():
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("file", FILES)
-def test_linux_lab_golden(rendered, device, file, update_golden):
+def test_linux_lab_golden(rendered, device, file, golden):
     assert sorted(rendered[device]) == sorted(FILES)
-    _shared_conftest().assert_golden(rendered[device][file], GOLDEN_DIR / device / file, update_golden)
+    golden(rendered[device][file], GOLDEN_DIR / device / file)
