@@ -151,6 +151,13 @@ def _explicit(loaded: LoadedIntent, net_name: str, net: Network, devices: dict[s
     for i, spec in enumerate(net.topology.devices):
         path = base + ("devices", i)
         dev = devices.get(spec.name)
+        if dev is not None and dev.is_switch and dev.network != net_name:
+            # Without this, an entry under another network silently rewrote that network's switch
+            # (its ASN and loopback then came from this network's ranges).
+            log.error("E213", f"duplicate hostname {spec.name!r}: it is a {dev.role} of network {dev.network}",
+                      path=".".join(map(str, path + ("name",))), position=loaded.where(*path, "name"),
+                      hint=f"override it under networks.{dev.network}.topology.devices, or pick another name")
+            continue
         if dev is None:
             if spec.role is None:
                 log.error("E151", f"device {spec.name!r} is not generated, so it needs a role", path=".".join(map(str, path)),
