@@ -231,8 +231,10 @@ def test_render_templates_option(run_cli, tmp_path):
     r = run_cli("render", "inventories/lab.yml", "-o", tmp_path / "o", "--limit", "leaf2", "--templates", tdir, cwd=REPO)
     assert r.code == 0
     assert (tmp_path / "o" / "leaf2" / "sysctl.conf").read_text() == "# leaf2 from my templates\n"
-    (tdir / "linux" / "sysctl.conf.j2").write_text("ok\n{{ nope }}\n")
-    r = run_cli("render", "inventories/lab.yml", "-o", tmp_path / "o2", "--limit", "leaf2", "--templates", tdir, cwd=REPO)
+    broken = tmp_path / "broken"  # a new directory: one process caches a directory's templates
+    shutil.copytree(default_templates_dir(), broken)
+    (broken / "linux" / "sysctl.conf.j2").write_text("ok\n{{ nope }}\n")
+    r = run_cli("render", "inventories/lab.yml", "-o", tmp_path / "o2", "--limit", "leaf2", "--templates", broken, cwd=REPO)
     assert r.code == 1
     assert r.err.strip() == "error: linux/sysctl.conf.j2:2: 'nope' is undefined (device leaf2)"
 
