@@ -8,6 +8,7 @@ Both NVUE syntaxes are covered: 5.15 (`state: enabled`, `ipv4 address`) and 5.14
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import math
 import re
@@ -31,6 +32,7 @@ INVENTORY = INVENTORIES / "pd-inference-nvue.yml"
 GOLDEN = TESTS / "golden"
 GOLDEN_DEVICES = ["leaf-g1-r1", "leaf-g2-r8"]
 STARTUP = "startup.yaml"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _shared_conftest():
@@ -65,8 +67,10 @@ def intent(pd):
     return pd[0].intent.networks["compute"]
 
 
+@functools.lru_cache(maxsize=64)
 def _set(text: str) -> dict:
-    docs = yaml.safe_load(text)
+    """The `- set:` tree of a startup.yaml (parsed once per text; callers must not modify it)."""
+    docs = yaml.load(text, Loader=_LOADER)
     assert isinstance(docs, list) and len(docs) == 1 and set(docs[0]) == {"set"}, "expected one `- set:` item"
     return docs[0]["set"]
 
