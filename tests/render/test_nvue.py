@@ -332,9 +332,15 @@ def test_ecmp_hash_fields_are_the_intent_fields(leaves, intent):
 # --- lab ----------------------------------------------------------------------------------
 
 
-def test_lab_topology_uses_the_cumulus_kind_and_swp_endpoints(pd, tmp_path):
+@pytest.fixture(scope="module")
+def lab(pd, tmp_path_factory):
     loaded, fabric = pd
-    lab = build_topology(loaded, fabric, tmp_path, scale=True)
+    out = tmp_path_factory.mktemp("lab")
+    return build_topology(loaded, fabric, out, scale=True), out
+
+
+def test_lab_topology_uses_the_cumulus_kind_and_swp_endpoints(lab):
+    lab, tmp_path = lab
     nodes = lab.data["topology"]["nodes"]
     nvue_nodes = {n: v for n, v in nodes.items() if v["labels"]["hpnctl.platform"] == "nvue"}
     assert nvue_nodes
@@ -347,6 +353,9 @@ def test_lab_topology_uses_the_cumulus_kind_and_swp_endpoints(pd, tmp_path):
             node, _, port = end.partition(":")
             if node in nvue_nodes:
                 assert re.fullmatch(r"swp\d+", port), end
+
+
+def test_lab_topology_validates_against_the_containerlab_schema(lab):
     from hpnctl.validate_models.clab_schema import validate_clab_topology
 
-    assert validate_clab_topology(lab.path) == []
+    assert validate_clab_topology(lab[0].path) == []

@@ -350,9 +350,16 @@ def test_adaptive_routing_is_reported_unsupported_and_the_config_still_validates
 # --- lab ----------------------------------------------------------------------------------
 
 
-def test_lab_topology_uses_the_srlinux_kind_cli_startup_and_e1_endpoints(lab, tmp_path):
+@pytest.fixture(scope="module")
+def topology(lab, tmp_path_factory):
     loaded, fabric = lab
-    topo = build_topology(loaded, fabric, tmp_path)
+    out = tmp_path_factory.mktemp("lab")
+    return build_topology(loaded, fabric, out), out
+
+
+def test_lab_topology_uses_the_srlinux_kind_cli_startup_and_e1_endpoints(lab, topology):
+    _, fabric = lab
+    topo, tmp_path = topology
     nodes = topo.data["topology"]["nodes"]
     switches = {n: v for n, v in nodes.items() if v["labels"]["hpnctl.platform"] == "srlinux"}
     assert len(switches) == 4
@@ -368,6 +375,9 @@ def test_lab_topology_uses_the_srlinux_kind_cli_startup_and_e1_endpoints(lab, tm
                 assert re.fullmatch(r"e1-\d+", port), end
                 itf = f"ethernet-1/{port[3:]}"
                 assert any(i.name == itf for i in fabric.devices[node].interfaces), end
+
+
+def test_lab_topology_validates_against_the_containerlab_schema(topology):
     from hpnctl.validate_models.clab_schema import validate_clab_topology
 
-    assert validate_clab_topology(topo.path) == []
+    assert validate_clab_topology(topology[0].path) == []
