@@ -12,8 +12,8 @@ from hpnctl import __version__
 from hpnctl.diagnostics import Diagnostic
 from hpnctl.errors import HpnctlError, IntentError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 INTENT = click.argument("intent", type=click.Path(dir_okay=False, path_type=Path))
 LIMIT = click.option("--limit", default=None, metavar="GLOB[,GLOB…]", help="only these devices (globs or a role name)")
@@ -170,6 +170,8 @@ def show(intent: Path, asics: bool) -> None:
     if fabric.log.items:
         out.print()
         print_diagnostics(fabric.log.sorted())
+    if fabric.log.errors:  # the plan is shown to help fix it, but it is not a valid plan
+        sys.exit(1)
 
 
 def _register_command_modules() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hpnctl.design import Fabric
-from hpnctl.design.buffers import buffer_budget, switch_ports
+from hpnctl.design.buffers import buffer_budget, lossless_mtu, switch_ports
 from hpnctl.design.checks import requested_features
 from hpnctl.design.fabric import Device
 from hpnctl.intent import LoadedIntent
@@ -34,6 +34,7 @@ def build_device_model(loaded: LoadedIntent, fabric: Fabric, dev: Device) -> Dev
     ports = switch_ports(dev)
     speeds = sorted({p.speed_mbps for p in ports})
     mtu = intent.fabric.mtu
+    pfc_mtu = lossless_mtu(intent.fabric)
     model: DeviceModel = {
         "hostname": dev.name,
         "role": dev.role,
@@ -54,7 +55,7 @@ def build_device_model(loaded: LoadedIntent, fabric: Fabric, dev: Device) -> Dev
                  "algorithm": net.routing.ecmp.hash_algorithm},
         "features": {f: (f in wanted) for f in ("bfd", "ecn", "pfc", "pfc-watchdog", "buffers", "adaptive-routing", "scheduler")},
         "unsupported": [{"feature": f, "reason": r} for f, r in unsupported],
-        "qos": _qos(plan, dev, asic, speeds, mtu, wanted),
+        "qos": _qos(plan, dev, asic, speeds, pfc_mtu, wanted),
         "adaptive_routing": _ar(net, dev, interfaces) if "adaptive-routing" in wanted else None,
     }
     return model

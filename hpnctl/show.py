@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hpnctl.design import Fabric
+from hpnctl.design.buffers import lossless_mtu
 from hpnctl.intent import LoadedIntent
 from hpnctl.platforms import asic_table, get_asic
 from hpnctl.units import format_bytes, format_speed
@@ -17,14 +18,14 @@ from hpnctl.units import format_bytes, format_speed
 def show_fabric(loaded: LoadedIntent, fabric: Fabric, console: Console, with_asics: bool = False) -> None:
     if not console.is_terminal:
         # Piped or captured: a console's default 80 columns truncated cells ("allto…"); use natural widths.
-        console = Console(file=console.file, width=max(console.width, 250), highlight=False, soft_wrap=True)
+        console = Console(file=console.file, width=max(console.width, 250), highlight=False, soft_wrap=True, emoji=False)
     console.print(Text.assemble((fabric.name, "bold"), "  ", loaded.intent.fabric.description))
     console.print(_devices_table(fabric))
     console.print(_links_table(fabric))
     console.print(_addresses_table(loaded, fabric))
     for name, net_plan in fabric.networks.items():
         console.print(_qos_table(name, net_plan.qos, fabric))
-        console.print(_headroom_table(name, net_plan.qos, fabric, loaded.intent.fabric.mtu))
+        console.print(_headroom_table(name, net_plan.qos, fabric, lossless_mtu(loaded.intent.fabric)))
     if fabric.unsupported:
         console.print(_unsupported_table(fabric))
     if with_asics:

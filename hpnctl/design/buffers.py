@@ -45,7 +45,13 @@ def switch_ports(dev: Device) -> list:
     return [i for i in dev.interfaces if i.kind in ("uplink", "downlink", "host")]
 
 
+def lossless_mtu(fabric_info) -> int:
+    """The largest frame a lossless PG must absorb: headroom is sized for it on every port."""
+    return max(fabric_info.mtu, fabric_info.host_mtu or 0)
+
+
 def buffer_budget(dev: Device, plan: QosPlan, asic, mtu: int, with_headroom: bool = True) -> BufferBudget:
+    """Reserves and headroom of one switch; `mtu` is the lossless MTU (see lossless_mtu)."""
     ports = switch_ports(dev)
     n = max(len(ports), 1)
     reserve_by_class: dict[str, int] = {}
@@ -58,7 +64,8 @@ def buffer_budget(dev: Device, plan: QosPlan, asic, mtu: int, with_headroom: boo
     headroom = 0
     if with_headroom and plan.lossless_priorities:
         lossless_pgs = len({c.pg for c in plan.classes if c.lossless})
-        by_shape = Counter((port.speed_mbps, port.mtu or mtu) for port in ports)
-        for (speed, port_mtu), count in by_shape.items():
-            headroom += count * lossless_pgs * plan.headroom_at(speed, port_mtu, asic).size
+        # The same per-speed headroom the renderers configure, so check and config agree.
+        by_speed = Counter(port.speed_mbps for port in ports)
+        for speed, count in by_speed.items():
+            headroom += count * lossless_pgs * plan.headroom_at(speed, mtu, asic).size
     return BufferBudget(asic.buffer_bytes, reserved, headroom, reserve_by_class, len(ports))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from hpnctl.design.addressing import few
-from hpnctl.design.buffers import buffer_budget
+from hpnctl.design.buffers import buffer_budget, lossless_mtu
 from hpnctl.design.fabric import Fabric
 from hpnctl.design.qos import ClassPlan, QosPlan
 from hpnctl.diagnostics import DiagnosticLog
@@ -150,7 +150,7 @@ def check_devices(loaded: LoadedIntent, fabric: Fabric, log: DiagnosticLog) -> N
                       position=loaded.where("networks", net_name, "routing", "ecmp", "hash_fields"),
                       hint=f"{platform_name} hashes on: {', '.join(platform.hash_fields_supported)}")
         _check_asic(loaded, net_name, role, platform_name, asic, plan, fabric.devices[names[0]], names, log,
-                    loaded.intent.fabric.mtu)
+                    lossless_mtu(loaded.intent.fabric))
     for (net_name, platform_name, feature, reason), names in unsupported.items():
         net = loaded.intent.networks[net_name]
         optional = feature in net.optional_features or _class_optional(fabric.networks[net_name].qos, feature)

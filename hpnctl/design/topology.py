@@ -9,6 +9,7 @@ from hpnctl.design.fabric import Device, Interface, Link
 from hpnctl.diagnostics import DiagnosticLog
 from hpnctl.intent import LoadedIntent
 from hpnctl.intent.schema import Generator, Network
+from hpnctl.errors import PlatformError
 from hpnctl.platforms import Platform, get_platform
 
 HOST_NIC_NAME = "eth{nic}"
@@ -80,7 +81,8 @@ def _generate(loaded: LoadedIntent, net_name: str, net: Network, gen: Generator,
               links: list[Link], ports: PortAllocator, log: DiagnosticLog) -> None:
     used = ("leaf", "spine") + (("super-spine",) if gen.super_spines else ())
     plat = {r: platform_for(loaded, net, r, net_name, log) for r in used}
-    platforms = {r: _platform_or_none(p) for r, p in plat.items()}
+    # A per-device platform override must be known before its ports are named.
+    override = {spec.name: spec.platform for spec in net.topology.devices if spec.platform}
     mtu = loaded.intent.fabric.mtu
     host_mtu = loaded.intent.fabric.host_mtu or mtu
     b_host = gen.breakout.get("host", 1)
@@ -95,11 +97,11 @@ def _generate(loaded: LoadedIntent, net_name: str, net: Network, gen: Generator,
         counters[role] += 1
         name = _name(pattern, prefix=prefix, n=counters[role], plane=where.get("plane", 1), pod=where.get("pod", 1),
                      group=where.get("group", 0), rail=where.get("rail", 0))
-        return _new_device(devices, name, role, net_name, plat[role], loaded, log, **where)
+        return _new_device(devices, name, role, net_name, override.get(name, plat[role]), loaded, log, **where)
 
     def connect(lower: Device, upper: Device, speed: int, breakout: int, kind: str) -> None:
-        l_if, l_port, l_lanes = ports.next(lower, platforms.get(lower.role), breakout)
-        u_if, u_port, u_lanes = ports.next(upper, platforms.get(upper.role), breakout)
+        l_if, l_port, l_lanes = ports.next(lower, _platform_or_none(lower.platform), breakout)
+        u_if, u_port, u_lanes = ports.next(upper, _platform_or_none(upper.platform), breakout)
         link_mtu = host_mtu if kind == "host" else mtu
         l_itf = Interface(l_if, l_port, speed, link_mtu, "nic" if lower.role == "host" else "uplink",
                           peer=upper.name, peer_interface=u_if, lanes=l_lanes)
@@ -139,9 +141,12 @@ def _generate(loaded: LoadedIntent, net_name: str, net: Network, gen: Generator,
 
 
 def _platform_or_none(name: str) -> Platform | None:
+    """None for hosts, and for an unknown platform (reported by the platform check with a position)."""
+    if name == "host":
+        return None
     try:
         return get_platform(name)
-    except Exception:  # reported by the platform check with a position
+    except PlatformError:
         return None
 
 

@@ -22,11 +22,17 @@ except AttributeError:  # pragma: no cover
 PathKey = tuple[str | int, ...]
 
 
+# An intent of the XL fabric has a few hundred nodes; aliases that expand past this
+# are a "billion laughs" document, not a fabric.
+MAX_NODES = 1_000_000
+
+
 class PositionMap:
     """Data path → position of that node (keys point at the key, values at the value)."""
 
     def __init__(self, file: str):
         self.file = file
+        self.constructed = 0
         self.values: dict[PathKey, Position] = {}
         self.keys: dict[PathKey, Position] = {}
 
@@ -51,6 +57,11 @@ def _pos(file: str, node: yaml.Node) -> Position:
 
 def _construct(node: yaml.Node, path: PathKey, pm: PositionMap, loader: yaml.SafeLoader,
                active: frozenset = frozenset()) -> Any:
+    pm.constructed += 1
+    if pm.constructed > MAX_NODES:
+        raise IntentError([Diagnostic("error", "E006", f"YAML aliases expand to more than {MAX_NODES:,} nodes",
+                                      position=_pos(pm.file, node), path=_dotted(path),
+                                      hint="an alias nested in aliases multiplies the document; write the values out")])
     if isinstance(node, yaml.CollectionNode):
         # `&a [*a]` is a legal YAML graph but no intent: walking it never ended (RecursionError).
         if id(node) in active:

@@ -58,7 +58,7 @@ class Platform:
         lanes_each = max(self.lanes_per_port // breakout, 1)
         lane0 = (port - 1) * self.lanes_per_port + (sub - 1) * lanes_each
         pattern = self.interface_name if breakout == 1 else self.breakout_name
-        return pattern.format(port=port, sub=sub, lane=lane0, lane1=(sub - 1) * lanes_each + 1)
+        return pattern.format(port=port, sub=sub, sub0=sub - 1, lane=lane0, lane1=(sub - 1) * lanes_each + 1)
 
 
 def _feature(value: object, platform: str, name: str) -> FeatureSupport:

@@ -60,7 +60,26 @@ def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelValidationError(f"cannot read the containerlab schema {schema_path}: {exc}") from exc
     cls = jsonschema.validators.validator_for(schema)  # draft-07 per its $schema
-    return cls(schema)
+    return cls(_python_patterns(schema))
+
+
+# ECMA-262 Unicode property escapes the schema uses, in Python `re` terms.
+_UNICODE_CLASSES = (("[\\p{N}\\p{L}]", "[^\\W_]"), ("\\p{N}", "\\d"), ("\\p{L}", "[^\\W\\d_]"))
+
+
+def _python_patterns(node: Any) -> Any:
+    """containerlab's schema writes `[\\p{N}\\p{L}]` (ECMA regex); Python's re has no \\p, so translate it."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                for ecma, python in _UNICODE_CLASSES:
+                    value = value.replace(ecma.replace("\\\\", "\\"), python.replace("\\\\", "\\"))
+            out[key] = _python_patterns(value) if key != "pattern" else value
+        return out
+    if isinstance(node, list):
+        return [_python_patterns(v) for v in node]
+    return node
 
 
 def dotted(path: Iterable[Any]) -> str:

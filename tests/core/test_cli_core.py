@@ -99,8 +99,6 @@ def test_validate_json_of_an_invalid_intent(run_cli):
         "file": "e100_unknown_key.yml", "line": 4, "col": 3, "hint": "did you mean 'mtu'?"}]}
 
 
-@pytest.mark.xfail(strict=True, reason="hpnctl/cli.py prints diagnostics through a rich Console with emoji=True: "
-                                       "':cd:' in user text becomes a CD emoji (cli.py is outside this suite's files)")
 def test_diagnostics_print_user_text_verbatim(run_cli, intent_file, lab_data):
     data = copy.deepcopy(lab_data)
     data["networks"]["compute"]["qos"]["classes"]["allreduce"]["ecn"] = {"profile": "x:cd:[bold]y"}

@@ -360,3 +360,17 @@ def test_classes_are_kinds_and_sorted_by_tc(lab):
         ("default", "default", 0, "dwrr"), ("allreduce", "allreduce", 3, "dwrr"),
         ("alltoall", "alltoall", 4, "strict"), ("cnp", "cnp", 6, "strict")]
     assert [c.weight for c in plan.classes] == [40, 60, None, None]
+
+
+def test_per_device_platform_override_names_its_ports_the_platform_way(designed, lab_data):
+    data = copy.deepcopy(lab_data)
+    data["networks"]["compute"]["topology"]["devices"] = [{"name": "leaf2", "platform": "sonic"}]
+    data["networks"]["compute"]["optional_features"] = ["pfc", "pfc-watchdog", "adaptive-routing", "buffers"]
+    _, fabric = designed(data)
+    leaf2 = fabric.devices["leaf2"]
+    assert leaf2.platform == "sonic"
+    assert [i.name for i in leaf2.interfaces] == ["Ethernet0", "Ethernet8", "Ethernet16"]
+    # the spines' view of the same links uses the new names too
+    peers = {i.peer_interface for s in ("spine1", "spine2") for i in fabric.devices[s].interfaces if i.peer == "leaf2"}
+    assert peers == {"Ethernet8", "Ethernet16"}
+    assert [i.name for i in fabric.devices["leaf1"].interfaces] == ["eth1", "eth2", "eth3"]

@@ -68,3 +68,15 @@ def test_schema_is_found_via_env_and_missing_schema_is_explained(clab_schema, tm
 
 def test_dotted_paths():
     assert dotted(["topology", "links", 0, "endpoints", 1]) == "topology.links[0].endpoints[1]"
+
+
+def test_mgmt_address_patterns_with_unicode_classes_are_checked(clab_schema) -> None:
+    """The schema's mgmt-ipv4 pattern uses ECMA \\p{N}\\p{L}; it must be enforced, not crash Python's re."""
+    from hpnctl.validate_models.clab_schema import validate_clab_topology
+
+    schema = clab_schema
+    good = {"name": "x", "topology": {"nodes": {"a": {"kind": "linux", "mgmt-ipv4": "172.20.20.3"}}}}
+    bad = {"name": "x", "topology": {"nodes": {"a": {"kind": "linux", "mgmt-ipv4": "172.20.20.300"}}}}
+    assert validate_clab_topology(good, schema) == []
+    [finding] = validate_clab_topology(bad, schema)
+    assert finding.path == "topology.nodes.a.mgmt-ipv4" and "172.20.20.300" in finding.message
