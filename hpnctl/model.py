@@ -39,6 +39,7 @@ def build_device_model(loaded: LoadedIntent, fabric: Fabric, dev: Device) -> Dev
         "hostname": dev.name,
         "role": dev.role,
         "platform": dev.platform,
+        "platform_options": _platform_options(intent, dev.platform),
         "network": dev.network,
         "network_kind": net.kind,
         "fabric": {"name": fabric.name, "mtu": mtu},
@@ -59,6 +60,11 @@ def build_device_model(loaded: LoadedIntent, fabric: Fabric, dev: Device) -> Dev
         "adaptive_routing": _ar(net, dev, interfaces) if "adaptive-routing" in wanted else None,
     }
     return model
+
+
+def _platform_options(intent, platform: str) -> dict:
+    opts = intent.platform_options.get(platform)
+    return opts.model_dump(exclude_none=True) if opts else {}
 
 
 def _interface(itf, dev: Device) -> dict:

@@ -378,6 +378,12 @@ class Network(Strict):
     )
 
 
+class PlatformOptions(Strict):
+    """Per-platform settings that change how configs are written, not what they say."""
+
+    release: str | None = Field(None, description="OS release targeted, e.g. nvue 5.14 (`enable: on`) vs 5.15 (`state: enabled`)")
+
+
 class LabSettings(Strict):
     """How `hpnctl lab topology` turns the fabric into a containerlab topology."""
 
@@ -392,6 +398,7 @@ class Intent(Strict):
     management: Management = Field(default_factory=Management, description="management addresses (also the lab's)")
     platforms: dict[Role, PlatformName] = Field(default_factory=dict, description="platform per role, fabric-wide")
     asics: dict[Role, str] = Field(default_factory=dict, description="ASIC model per role (see `hpnctl show --asics`)")
+    platform_options: dict[PlatformName, PlatformOptions] = Field(default_factory=dict, description="per platform, e.g. {nvue: {release: '5.14'}}")
     networks: dict[str, Network] = Field(min_length=1, description="one or more networks: compute, KV-cache, …")
     lab: LabSettings = Field(default_factory=LabSettings, description="containerlab images and kinds")
     hosts: HostSettings = Field(default_factory=HostSettings, description="host-side settings: NICs, collective libraries, DCQCN, the KV-cache network")

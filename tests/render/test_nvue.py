@@ -359,3 +359,25 @@ def test_lab_topology_validates_against_the_containerlab_schema(lab):
     from hpnctl.validate_models.clab_schema import validate_clab_topology
 
     assert validate_clab_topology(lab[0].path) == []
+
+
+def test_intent_platform_options_pick_the_nvue_release(tmp_path):
+    """`platform_options: {nvue: {release: "5.14"}}` in the intent reaches the model and the rendered syntax."""
+    import yaml
+
+    from hpnctl.design import design
+    from hpnctl.intent import load_intent
+    from hpnctl.model import build_device_model
+    from hpnctl.render import render_device
+
+    data = yaml.safe_load(INVENTORY.read_text())
+    data["platform_options"] = {"nvue": {"release": "5.14"}}
+    path = tmp_path / "intent.yml"
+    path.write_text(yaml.safe_dump(data))
+    loaded = load_intent(path)
+    fabric = design(loaded)
+    leaf = next(d for d in fabric.switches() if d.platform == "nvue")
+    model = build_device_model(loaded, fabric, leaf)
+    assert model["platform_options"] == {"release": "5.14"}
+    text = render_device(model)[STARTUP]
+    assert "Cumulus Linux 5.14 syntax" in text and "state: enabled" not in text
