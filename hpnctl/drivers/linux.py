@@ -409,6 +409,30 @@ cancel_timer() {
 '''
 
 
+def _guard() -> str:
+    """A change must finish even if the SSH session dies under it: no SIGHUP/SIGPIPE, output to a log
+    (replayed on the channel at exit), and one change at a time per node (flock, where util-linux has it)."""
+    return r'''
+trap '' HUP PIPE
+mkdir -p "$H"
+LOG="$H/change.$$.log"
+exec 3>&2 2>"$LOG"
+replay() {  # never fails (set -e): the channel may be gone
+    { cat "$LOG" >&3; } 2>/dev/null || true
+    mv -f "$LOG" "$H/last-change.log" 2>/dev/null || true
+}
+node_lock() {
+    exec 9>>"$H/.lock"
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 120 9 || { echo "hpnctl: another change holds $H/.lock" >&2; replay; exit 9; }
+    fi
+}
+wait_timer_done() {  # the confirm timer fired: let its restore finish first
+    i=0; while [ -f "$H/confirm.pid" ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done
+}
+'''
+
+
 def restore_script(p: NodePaths) -> str:
     """H/rollback/restore.sh: put the kept files back and re-apply all three (the node's own undo)."""
     return "\n".join([
@@ -478,13 +502,16 @@ def commit_script(p: NodePaths, write: list[str], remove: list[str], do_frr: boo
         _prelude(p),
         _baseline_fn(),
         _cancel_fn(),
+        _guard(),
         "umask 077",
     ]
     if force:  # rollback to a backup: a pending timer must not fire on top of it
-        lines.append("cancel_timer || true")
+        lines.append(f"c=0; cancel_timer || c=$?; if [ $c -eq {RC_FIRED} ]; then wait_timer_done; fi")
+        lines.append("node_lock")
     else:
+        lines.append("node_lock")
         lines.append('if [ -f "$H/confirm.pid" ]; then echo "hpnctl: a previous commit still waits for '
-                     f'confirmation ($H/confirm.pid)" >&2; exit {RC_PENDING}; fi')
+                     f'confirmation ($H/confirm.pid)" >&2; replay; exit {RC_PENDING}; fi')
     lines += [
         'T=$(mktemp -d)',
         'tar -x -f - -C "$T"',
@@ -501,10 +528,10 @@ def commit_script(p: NodePaths, write: list[str], remove: list[str], do_frr: boo
         'STEP=start',
         'on_exit() {',
         '    rc=$?; trap - EXIT',
-        '    if [ "$rc" -eq 0 ]; then rm -rf "$T"; exit 0; fi',
+        '    if [ "$rc" -eq 0 ]; then rm -rf "$T"; replay; exit 0; fi',
         '    echo "hpnctl: commit failed during: $STEP (exit $rc); restoring the previous files" >&2',
-        f'    if sh "$R/restore.sh" >&2; then rm -rf "$T"; exit {RC_RESTORED}; fi',
-        f'    rm -rf "$T"; exit {RC_RESTORE_FAILED}',
+        f'    if sh "$R/restore.sh" >&2; then rm -rf "$T"; replay; exit {RC_RESTORED}; fi',
+        f'    rm -rf "$T"; replay; exit {RC_RESTORE_FAILED}',
         '}',
         'trap on_exit EXIT',
     ]
@@ -532,17 +559,22 @@ def commit_script(p: NodePaths, write: list[str], remove: list[str], do_frr: boo
         lines += ['STEP="sysctl -p"', 'if [ -f "$F_SYSCTL" ]; then "$SYSCTL" -q -p "$F_SYSCTL" >&2; fi']
     if do_qos:
         lines += ['STEP="qos.sh"', 'if [ -f "$F_QOS" ]; then sh "$F_QOS" >&2; fi']
-    lines += ['STEP="baseline"', "baseline"]
+    if do_frr or "frr.conf" in write or "frr.conf" in remove:
+        lines += ['STEP="baseline"', "baseline"]
+    else:  # FRR untouched: the baseline of the last commit still describes it (or there is none yet)
+        lines += ['STEP="baseline"', '[ -f "$ST/frr.sha256" ] || baseline']
     if confirm_s:
         lines += [
             'STEP="arm the confirm timer"',
             'rm -rf "$H/confirm.lock" "$H/confirm.fired" "$H/confirm.pid"',
             # Own session + process group, stdio detached: survives the SSH session; confirm kills the group.
+            # (fds 3 and 9 closed: the job must not hold the node lock or the SSH channel)
             "setsid sh -c 'echo $$ > \"$1/confirm.pid.new\" && mv \"$1/confirm.pid.new\" \"$1/confirm.pid\"; "
             "sleep \"$2\"; mkdir \"$1/confirm.lock\" 2>/dev/null || exit 0; date -u > \"$1/confirm.fired\"; "
-            "sh \"$1/rollback/restore.sh\" > \"$1/confirm-revert.log\" 2>&1; "
+            "if command -v flock >/dev/null 2>&1; then L=\"flock -w 300 $1/.lock\"; else L=; fi; "
+            "$L sh \"$1/rollback/restore.sh\" > \"$1/confirm-revert.log\" 2>&1; "
             "rm -f \"$1/confirm.pid\"; rmdir \"$1/confirm.lock\"' hpnctl-confirm-timer "
-            f'"$H" {int(confirm_s)} </dev/null >/dev/null 2>&1 &',
+            f'"$H" {int(confirm_s)} </dev/null >/dev/null 2>&1 3>&- 9>&- &',
             'i=0; while [ ! -f "$H/confirm.pid" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done',
             '[ -f "$H/confirm.pid" ]',
         ]
@@ -556,12 +588,14 @@ def confirm_script(p: NodePaths) -> str:
 
 def rollback_script(p: NodePaths) -> str:
     return "\n".join([
-        "set -u", _prelude(p), _cancel_fn(),
+        "set -u", _prelude(p), _cancel_fn(), _guard(),
         "cancel_timer; c=$?",
-        f'[ -f "$R/restore.sh" ] || {{ echo "no previous config kept in $R" >&2; exit {RC_NO_ROLLBACK}; }}',
-        # The timer already restored the kept files: nothing more to do.
-        f'if [ $c -eq {RC_FIRED} ]; then echo "the confirm timer already restored the previous config" >&2; exit 0; fi',
-        'sh "$R/restore.sh" >&2',
+        # The timer already restored the kept files: let it finish, nothing more to do.
+        f'if [ $c -eq {RC_FIRED} ]; then wait_timer_done; echo "the confirm timer already restored the previous '
+        'config" >&2; replay; exit 0; fi',
+        "node_lock",
+        f'[ -f "$R/restore.sh" ] || {{ echo "no previous config kept in $R" >&2; replay; exit {RC_NO_ROLLBACK}; }}',
+        'sh "$R/restore.sh" >&2; rc=$?; replay; exit $rc',
     ])
 
 

@@ -42,6 +42,9 @@ def lines(path):
 args = sys.argv[1:]
 if "--reload" in args:
     f = args[args.index("--reload") + 1]
+    if os.path.exists(os.path.join(HERE, "slow-reload")):
+        import time; time.sleep(1.0)
+        print("reloading, slowly", file=sys.stderr)
     if os.path.exists(os.path.join(HERE, "fail-reload")):
         print("vtysh failed to process new configuration", file=sys.stderr); sys.exit(1)
     with open(RUNNING, "w") as fh:

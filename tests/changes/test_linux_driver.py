@@ -361,3 +361,57 @@ def test_parse_collect_shapes() -> None:
                                        "@@HPNCTL@@ filter eth1\nfilter x\n")
     assert qos["qdiscs"][0]["kind"] == "htb" and "class htb 1:1" in qos["classes"]["eth1"] and qos["filters"]["eth1"] == "filter x\n"
     assert parse_collect("hash", "3\n55\n") == {"policy": 3, "fields": 55}
+
+
+class _DroppingTransport:
+    """Runs the command like sshd would, then 'loses the connection': pipes closed and SIGHUP to the session."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.procs: list = []
+
+    def run(self, command: str, stdin: bytes | None = None, timeout: float | None = None) -> ExecResult:
+        import signal
+
+        from hpnctl.errors import ConnectError
+
+        if not command.startswith("sh -c ") or "frr-reload.py --reload" not in command:
+            return self.inner.run(command, stdin, timeout)
+        proc = subprocess.Popen(["/bin/sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        proc.stdin.write(stdin or b"")
+        proc.stdin.close()
+        time.sleep(0.3)
+        proc.stdout.close()
+        proc.stderr.close()
+        os.killpg(proc.pid, signal.SIGHUP)
+        self.procs.append(proc)
+        raise ConnectError("leaf1: SSH connection lost")
+
+    def close(self) -> None:
+        pass
+
+
+def test_commit_finishes_when_the_session_drops(node: SandboxNode) -> None:
+    """The node-side commit ignores SIGHUP/SIGPIPE and logs to a file: a dead session leaves no half state."""
+    from hpnctl.errors import ConnectError
+
+    node.boot(node_files("v1", _marker(node)))
+    v2 = node_files("v2", _marker(node), timers="5 15")
+    from change_fakes import LocalTransport
+
+    node.mark("slow-reload")  # the session drops while frr-reload.py runs
+    dropping = _DroppingTransport(LocalTransport(node))
+    d = LinuxFrrDriver(node.target(), transport_factory=lambda t: dropping)
+    d.open()
+    d.get_running()
+    d.load_candidate(v2)
+    d.diff()
+    with pytest.raises(ConnectError):
+        d.commit()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not node.node_file("last-change.log").exists():
+        time.sleep(0.1)
+    assert node.read("frr.conf") == v2["frr.conf"]
+    assert "timers bgp 5 15" in node.running_frr() and node.qos_applied().strip() == "v2"
+    assert node.node_file("state/frr.sha256").exists()
