@@ -149,8 +149,9 @@ class SrlinuxDriver:
             raise CommitError(f"{self.target.hostname}: candidate has neither {CONFIG_JSON} nor {CONFIG_CLI}")
         device = self._device()
         load = device.load_replace_candidate if mode == "replace" else device.load_merge_candidate
+        to_load = scoped_replace(config) if mode == "replace" and config.lstrip().startswith("{") else config
         try:
-            self._call("load", load, config=config)
+            self._call("load", load, config=to_load)
         except _REFUSED as exc:
             self.discard()
             raise CommitError(f"{self.target.hostname}: device refused the candidate: {exc}") from None
@@ -166,8 +167,10 @@ class SrlinuxDriver:
             raise CommitError(f"{self.target.hostname}: diff failed: {exc}") from None
         patch, files = None, {}
         if self._mode == "replace" and self._candidate.lstrip().startswith("{"):
-            running = self.get_running()[CONFIG_JSON]
-            patch = jsonpatch.make_patch(json.loads(running), json.loads(self._candidate)).patch
+            candidate = json.loads(self._candidate)
+            # Only the subtrees the scoped replace touches can change (see scoped_replace).
+            running = _pretty(json.dumps(owned_view(json.loads(self.get_running()[CONFIG_JSON]), candidate))) + "\n"
+            patch = jsonpatch.make_patch(json.loads(running), candidate).patch
             unified = unified_diff(running, _pretty(self._candidate), CONFIG_JSON)
             files = {CONFIG_JSON: unified} if unified else {}
         return DeviceDiff(
@@ -232,3 +235,45 @@ class SrlinuxDriver:
         except CommandErrorException as exc:
             raise HpnctlError(f"{self.target.hostname}: get {path} failed: {exc}") from None
         return result
+
+
+def scoped_replace(config_json: str) -> str:
+    """Turn a rendered device tree into a gNMI-style `replaces` envelope of the subtrees hpnctl owns.
+
+    A plain JSON replace is `replace /`: it would delete what hpnctl does not render
+    (mgmt0, the mgmt network-instance, system servers, users) and cut the session.
+    Lists are replaced entry by entry (`/interface[name=ethernet-1/1]`), containers
+    whole (`/qos`), and under /system only the children hpnctl renders.
+    """
+    tree = json.loads(config_json)
+    if not isinstance(tree, dict) or any(k in tree for k in ("replaces", "updates", "deletes")):
+        return config_json
+    replaces: list[dict[str, Any]] = []
+    for key, value in tree.items():
+        name = key.split(":", 1)[-1]
+        if isinstance(value, list):
+            for entry in value:
+                replaces.append({"path": f"/{name}[name={entry['name']}]", "value": entry})
+        elif name == "system" and isinstance(value, dict):
+            for child, sub in value.items():
+                replaces.append({"path": f"/system/{child.split(':', 1)[-1]}", "value": sub})
+        else:
+            replaces.append({"path": f"/{name}", "value": value})
+    return json.dumps({"replaces": replaces}, indent=1, sort_keys=True)
+
+
+def owned_view(running: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
+    """The part of the running tree that scoped_replace(candidate) would replace."""
+    view: dict[str, Any] = {}
+    for key, value in candidate.items():
+        have = running.get(key)
+        if have is None:
+            continue
+        if isinstance(value, list) and isinstance(have, list):
+            names = {e.get("name") for e in value}
+            view[key] = [e for e in have if e.get("name") in names]
+        elif key.split(":", 1)[-1] == "system" and isinstance(have, dict):
+            view[key] = {child: have[child] for child in value if child in have}
+        else:
+            view[key] = have
+    return view

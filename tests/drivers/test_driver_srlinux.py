@@ -40,7 +40,12 @@ def test_diff_with_changes(make_target):
     assert '"min-threshold-percent": 15,' in added
     assert rpc.keys() == ["validate", "diff", "get_running"]
     method, params = rpc.requests[0]
-    assert params["commands"][0]["action"] == "replace" and params["commands"][0]["path"] == "/"
+    # A scoped replace: only the subtrees hpnctl renders, never `replace /` (that would delete mgmt0,
+    # the mgmt network-instance and the system servers hpnctl does not render).
+    paths = [c["path"] for c in params["commands"]]
+    assert all(c["action"] == "replace" for c in params["commands"])
+    assert "/" not in paths and "/interface[name=ethernet-1/1]" in paths and "/qos" in paths
+    assert not [p for p in paths if "mgmt" in p]
 
 
 def test_diff_without_changes(make_target):
