@@ -7,6 +7,9 @@ Layout under hpnctl's state directory (hpnctl.paths.state_dir()):
     runs/<run-id>/                    run id = <fabric>-<UTC yyyymmddThhmmssZ>-<4 hex>
         run.json                      fabric, intent, command, options, targets (env-var
                                       names and paths only), start/end, per-device results
+                                      (written at start and at the end)
+        devices.jsonl                 one line per device as it finishes (what a crashed
+                                      run leaves behind)
         backup/<device>/<file>        running config before the run (get_running), written
                                       before anything is pushed to that device
         candidate/<device>/<file>     what the run pushed (or would have)
@@ -103,6 +106,8 @@ class Run:
             raise HpnctlError(f"no run {run_id} in {runs_dir()}") from None
         except ValueError as exc:
             raise HpnctlError(f"run {run_id}: run.json is unreadable ({exc})") from None
+        if not data.get("finished"):  # crashed or still running: the per-device lines are the truth
+            data["devices"] = _devices_from_lines(path / "devices.jsonl")
         return cls(run_id, path, data)
 
     def save(self) -> None:
@@ -110,9 +115,16 @@ class Run:
             _write_private(self.path / "run.json", json.dumps(self.data, indent=2, sort_keys=True) + "\n")
 
     def record_device(self, hostname: str, result: dict[str, Any]) -> None:
+        """Append one device's result to devices.jsonl (O(1) per device; run.json is rewritten only at the end)."""
+        line = json.dumps({"device": hostname, **result}, sort_keys=True) + "\n"
         with self._lock:
             self.data["devices"][hostname] = result
-        self.save()
+            path = self.path / "devices.jsonl"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
 
     def finish(self, report: dict[str, Any]) -> None:
         with self._lock:
@@ -140,6 +152,21 @@ class Run:
         return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
 
+def _devices_from_lines(path: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a crash
+        out[entry.pop("device")] = entry
+    return out
+
+
 def list_runs(fabric: str | None = None) -> list[dict[str, Any]]:
     """Every run (newest first) with its summary."""
     root = runs_dir()
@@ -153,9 +180,10 @@ def list_runs(fabric: str | None = None) -> list[dict[str, Any]]:
             continue
         if fabric and data.get("fabric") != fabric:
             continue
+        devices = data.get("devices") if data.get("finished") else _devices_from_lines(path / "devices.jsonl")
         out.append({"run_id": data.get("run_id"), "fabric": data.get("fabric"), "command": data.get("command"),
                     "started": data.get("started"), "finished": data.get("finished"),
-                    "summary": data.get("summary", {}), "devices": len(data.get("devices", {}))})
+                    "summary": data.get("summary", {}), "devices": len(devices or {})})
     return out
 
 

@@ -22,13 +22,20 @@ def lab_access(fabric_name: str, runtime: str = "auto") -> dict[str, Any]:
     """The lab runtime's access data (key_file, known_hosts, user, nodes) for the lab of this fabric."""
     from hpnctl.lab.runtime import get_runtime
 
-    try:
-        rt = get_runtime(runtime)
-        access = rt.lab_access(fabric_name)
-    except LabError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a runtime module that is missing or broken
-        raise LabError(f"lab {fabric_name}: cannot read its access data ({type(exc).__name__}: {exc})") from None
+    # `auto` prefers containerlab when docker answers, but the lab may well be a netns one: try both.
+    order = [runtime] if runtime != "auto" else ["auto", "netns", "containerlab"]
+    first: Exception | None = None
+    access: dict[str, Any] | None = None
+    for name in order:
+        try:
+            access = get_runtime(name).lab_access(fabric_name)
+            break
+        except Exception as exc:  # noqa: BLE001 - a runtime that is missing, broken or has no such lab
+            first = first or exc
+    if access is None:
+        if isinstance(first, LabError):
+            raise first
+        raise LabError(f"lab {fabric_name}: cannot read its access data ({type(first).__name__}: {first})")
     missing = [k for k in ("key_file", "known_hosts", "nodes") if not access.get(k)]
     if missing:
         raise LabError(f"lab {fabric_name}: the lab runtime gave no {', '.join(missing)}")

@@ -88,8 +88,9 @@ def expected_ecmp(fabric: Fabric, devices: list[str], limit: int = MAX_ECMP_DEST
         dests = [dests[int(i * step)] for i in range(limit)]
     wanted = set(devices)
     out: dict[str, dict[str, tuple[str, int]]] = {d: {} for d in devices}
+    rev = _reverse(links)
     for dest in dests:
-        paths = _simulate(dest, asn, links)
+        paths = _simulate(dest, asn, links, rev)
         loop = fabric.devices[dest].loopback
         for dev in wanted:
             if dev == dest or dev not in paths:
@@ -100,33 +101,37 @@ def expected_ecmp(fabric: Fabric, devices: list[str], limit: int = MAX_ECMP_DEST
     return out
 
 
-def _simulate(origin: str, asn: dict[str, int], links: dict[str, list[str]]) -> dict[str, tuple[tuple[int, ...], int]]:
-    """Bellman-Ford over AS paths: device → (best AS path, number of equal-length next-hop links)."""
+def _simulate(origin: str, asn: dict[str, int], links: dict[str, list[str]],
+              rev: dict[str, list[str]] | None = None) -> dict[str, tuple[tuple[int, ...], int]]:
+    """BFS by AS-path length: device → (best AS path, number of equal-length next-hop links).
+
+    Every eBGP hop prepends one AS, so the paths of length k are exactly the best paths of the
+    devices first reached at length k-1, plus one hop; a device whose own AS is in every such
+    path stays unreached and may accept a longer path later (loop prevention).
+    """
+    if rev is None:
+        rev = _reverse(links)
     best: dict[str, tuple[int, ...]] = {origin: ()}
-    nexthops: dict[str, int] = {origin: 0}
-    for _ in range(len(asn) + 1):
-        changed = False
-        new_best: dict[str, tuple[int, ...]] = {origin: ()}
-        new_nh: dict[str, int] = {origin: 0}
-        for dev, peers in links.items():
-            if dev == origin:
-                continue
-            cands: list[tuple[int, ...]] = []
-            for peer in peers:
-                if peer not in best:
+    out: dict[str, tuple[tuple[int, ...], int]] = {}
+    frontier = [origin]
+    while frontier:
+        cands: dict[str, list[tuple[int, ...]]] = {}
+        for peer in frontier:
+            path = (asn[peer],) + best[peer]
+            for dev in rev.get(peer, ()):  # one entry per link dev—peer
+                if dev in best or asn[dev] in path:
                     continue
-                path = (asn[peer],) + best[peer]
-                if asn[dev] in path:
-                    continue  # loop prevention: own AS in the path
-                cands.append(path)
-            if not cands:
-                continue
-            shortest = min(len(p) for p in cands)
-            new_best[dev] = min(p for p in cands if len(p) == shortest)
-            new_nh[dev] = sum(1 for p in cands if len(p) == shortest)
-        if new_best != best or new_nh != nexthops:
-            changed = True
-        best, nexthops = new_best, new_nh
-        if not changed:
-            break
-    return {d: (best[d], nexthops[d]) for d in best if d != origin}
+                cands.setdefault(dev, []).append(path)
+        for dev, paths in cands.items():
+            best[dev] = min(paths)
+            out[dev] = (best[dev], len(paths))
+        frontier = sorted(cands)
+    return out
+
+
+def _reverse(links: dict[str, list[str]]) -> dict[str, list[str]]:
+    rev: dict[str, list[str]] = {}
+    for dev, peers in links.items():
+        for peer in peers:
+            rev.setdefault(peer, []).append(dev)
+    return rev

@@ -218,3 +218,20 @@ def test_rollback_unknown_run(capsys, monkeypatch) -> None:
     assert code == 1 and "no run lab-20200101T000000Z-0000" in err
     code, _, err = run(["rollback", "--run", "../../etc"], capsys, monkeypatch)
     assert code == 1 and "is not a run id" in err
+
+
+def test_ci_workflow_example_uses_the_real_cli() -> None:
+    """docs/ci-diff-workflow.yml (linked from the README) is valid YAML and calls verbs/options that exist."""
+    from hpnctl.cli import cli
+
+    path = REPO / "docs" / "ci-diff-workflow.yml"
+    data = yaml.safe_load(path.read_text())
+    steps = data["jobs"]["plan"]["steps"]
+    script = "\n".join(s.get("run", "") for s in steps)
+    assert 'hpnctl diff "$INTENT" --against "$SNAPSHOT" --format markdown' in script
+    assert 'if [ "$code" -eq 1 ]; then exit 1; fi' in script  # 2 (changes) is not a failure
+    assert any("actions/github-script" in s.get("uses", "") for s in steps)
+    diff_opts = {p.opts[0] for p in cli.commands["diff"].params if getattr(p, "opts", None)}
+    assert {"--against", "--format"} <= diff_opts
+    refresh = "\n".join(s.get("run", "") for s in data["jobs"]["refresh-snapshot"]["steps"])
+    assert 'hpnctl snapshot "$INTENT" -o "$SNAPSHOT"' in refresh

@@ -266,3 +266,17 @@ def test_dry_run_needs_no_lock(plan: Plan) -> None:
     fleet = fleet_for(plan)
     with FabricLock("lab", "apply"):
         assert apply_change(plan, ApplyOptions(dry_run=True), factory=fleet.factory).ok
+
+
+def test_crashed_run_keeps_per_device_results(plan: Plan) -> None:
+    """A run that never finished (the process died) still tells which devices were done, from devices.jsonl."""
+    run = Run.create("lab", "apply", "x.yml", {}, {})
+    run.record_device("leaf1", {"status": "changed", "config": "new"})
+    run.record_device("leaf2", {"status": "rolled-back", "config": "old"})
+    with open(run.path / "devices.jsonl", "a") as fh:
+        fh.write('{"device": "leaf3", "sta')  # cut mid-line
+    again = Run.load(run.run_id)
+    assert again.data["finished"] is None
+    assert again.data["devices"] == {"leaf1": {"status": "changed", "config": "new"},
+                                     "leaf2": {"status": "rolled-back", "config": "old"}}
+    assert [r["devices"] for r in list_runs() if r["run_id"] == run.run_id] == [2]
