@@ -57,6 +57,8 @@ def make_env(templates_dir: str) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        # Templates do not change during a run: without this, every include/import stats its file.
+        auto_reload=False,
     )
     env.filters.update(to_json=_to_json, to_yaml=_to_yaml, speed=format_speed, bytes=format_bytes,
                        kbytes=lambda n: int(n // 1000), seconds=lambda ms: "%g" % (ms / 1000),
@@ -64,6 +66,7 @@ def make_env(templates_dir: str) -> jinja2.Environment:
     return env
 
 
+@lru_cache(maxsize=None)  # a missing module is searched for on sys.path at every import attempt
 def _builder(platform: str) -> Callable[[DeviceModel], dict] | None:
     try:
         module = importlib.import_module(f"hpnctl.builders.{platform}")
