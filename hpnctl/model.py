@@ -134,6 +134,8 @@ def _qos(plan, dev: Device, asic, speeds: list[int], mtu: int, wanted: set[str])
         "classes": classes,
         "dscp_to_tc": plan.dscp_to_tc,
         "tc_to_queue": plan.tc_to_queue,
+        "dscp_by_tc": plan.dscp_by_tc,  # computed once per network, shared by its devices (read-only)
+        "tc_by_queue": plan.tc_by_queue,
         "tc_to_pg": plan.tc_to_pg,
         "queues": sorted({c.queue for c in plan.classes}),
         "port_speeds": speeds,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from hpnctl.intent.schema import EcnProfile, Network, TrafficClass
 
@@ -114,6 +115,16 @@ class QosPlan:
     _ecn_cache: dict = field(default_factory=dict)
     _headroom_cache: dict = field(default_factory=dict)
 
+    @cached_property
+    def dscp_by_tc(self) -> dict[int, list[int]]:
+        """{tc: [dscp, …]}, both ascending: the DSCP map grouped the way switch CLIs print it."""
+        return _grouped(self.dscp_to_tc)
+
+    @cached_property
+    def tc_by_queue(self) -> dict[int, list[int]]:
+        """{queue: [tc, …]}, both ascending."""
+        return _grouped(self.tc_to_queue)
+
     def by_queue(self) -> dict[int, list[ClassPlan]]:
         out: dict[int, list[ClassPlan]] = {}
         for c in self.classes:
@@ -137,6 +148,13 @@ class QosPlan:
             hit = self._headroom_cache[key] = pfc_headroom(speed_mbps, self.cable_length_m, mtu, asic,
                                                            self.small_packet_percent)
         return hit
+
+
+def _grouped(mapping: dict[int, int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for src, dst in sorted(mapping.items()):
+        out.setdefault(dst, []).append(src)
+    return dict(sorted(out.items()))
 
 
 def ecn_thresholds(spec, profiles: dict[str, EcnProfile], speed_mbps: int) -> EcnThresholds:
