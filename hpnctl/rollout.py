@@ -213,10 +213,7 @@ class ApplyOptions:
 
 
 def _secrets(target: DeviceTarget) -> list[str]:
-    try:
-        return target_secrets(target)
-    except Exception:  # noqa: BLE001 - scrubbing must never fail
-        return []
+    return target_secrets(target)  # env lookups only: cannot fail
 
 
 def _scrub_diff(diff: DeviceDiff, secrets: list[str]) -> DeviceDiff:

@@ -48,10 +48,7 @@ class DiffOutcome:
 def live_diff_one(target: DeviceTarget, files: dict[str, str], factory: Callable[[DeviceTarget], Driver]) -> DiffOutcome:
     """Open, read, load, diff, discard: nothing is pushed."""
     driver = None
-    try:
-        secrets = target_secrets(target)
-    except Exception:  # noqa: BLE001
-        secrets = []
+    secrets = target_secrets(target)  # env lookups only: cannot fail
     try:
         driver = factory(target)
         driver.open()
