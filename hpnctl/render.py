@@ -84,19 +84,34 @@ def render_device(model: DeviceModel, templates_dir: Path | str | None = None) -
     platform = get_platform(model["platform"])
     builder = _builder(platform.name)
     docs = builder(model) if builder else {}
-    files: dict[str, str] = {}
-    for name in platform.files:
-        template_name = f"{platform.name}/{name}.j2"
-        try:
-            template = env.get_template(template_name)
-            files[name] = template.render(model=model, doc=docs.get(name), **model)
-        except jinja2.TemplateNotFound:
-            raise RenderError(f"template {template_name} not found in {tdir}") from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(f"{exc.filename or template_name}:{exc.lineno}: template syntax: {exc.message}") from None
-        except jinja2.UndefinedError as exc:
-            raise RenderError(f"{_template_position(exc, tdir, template_name)}: {exc.message} (device {model['hostname']})") from None
-    return files
+    return {name: render_template(env, tdir, f"{platform.name}/{name}.j2", model, docs.get(name), f"device {model['hostname']}")
+            for name in platform.files}
+
+
+def render_template(env: jinja2.Environment, tdir: str, template_name: str, model: dict, doc, who: str) -> str:
+    """One file; a template problem becomes a RenderError naming the template file and line."""
+    try:
+        return env.get_template(template_name).render(model=model, doc=doc, **model)
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"template {template_name} not found in {tdir}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{exc.filename or template_name}:{exc.lineno}: template syntax: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"{_template_position(exc, tdir, template_name)}: {exc.message} ({who})") from None
+
+
+def write_files(target: Path, files: dict[str, str]) -> dict[str, str]:
+    """Write one device's files (scripts executable); returns file name → sha256 for the manifest."""
+    target.mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for fname, text in files.items():
+        data = text.encode()
+        path = target / fname
+        path.write_bytes(data)
+        if fname.endswith(".sh"):
+            path.chmod(0o755)
+        hashes[fname] = hashlib.sha256(data).hexdigest()
+    return hashes
 
 
 def _template_position(exc: BaseException, tdir: str, fallback: str) -> str:
@@ -131,14 +146,7 @@ def _render_chunk(names: list[str]) -> list[RenderedDevice]:
     for name in names:
         dev = fabric.devices[name]
         model = build_device_model(loaded, fabric, dev)
-        files = render_device(model, tdir)
-        target = Path(out_dir) / name
-        target.mkdir(parents=True, exist_ok=True)
-        hashes = {}
-        for fname, text in files.items():
-            data = text.encode()
-            (target / fname).write_bytes(data)
-            hashes[fname] = hashlib.sha256(data).hexdigest()
+        hashes = write_files(Path(out_dir) / name, render_device(model, tdir))
         results.append(RenderedDevice(name, dev.role, dev.platform, dev.network, hashes, model["unsupported"]))
     return results
 

@@ -17,19 +17,17 @@ plus OUTPUT/hosts-manifest.json (the switches' manifest.json is left alone).
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
 
-from hpnctl.errors import HpnctlError, RenderError
+from hpnctl.errors import HpnctlError
 from hpnctl.hosts.design import plan_hosts
 from hpnctl.hosts.model import HostModel, build_host_model
 from hpnctl.intent import LoadedIntent
 from hpnctl.paths import default_templates_dir
-from hpnctl.render import make_env
+from hpnctl.render import make_env, render_template, write_files
 
 if TYPE_CHECKING:
     from hpnctl.design import Fabric
@@ -87,19 +85,10 @@ def render_host(model: HostModel, templates_dir: Path | str | None = None) -> di
     """All files of one host (file name → text)."""
     tdir = str(templates_dir or default_templates_dir())
     env = make_env(tdir)
-    files: dict[str, str] = {}
-    for name in host_files(model):
-        template_name = f"host/{name}.j2"
-        doc = collectives_document(model) if name == "collectives.json" else None
-        try:
-            files[name] = env.get_template(template_name).render(model=model, doc=doc, **model)
-        except jinja2.TemplateNotFound:
-            raise RenderError(f"template {template_name} not found in {tdir}") from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(f"{exc.filename or template_name}:{exc.lineno}: template syntax: {exc.message}") from None
-        except jinja2.UndefinedError as exc:
-            raise RenderError(f"{template_name}: {exc.message} (host {model['hostname']})") from None
-    return files
+    return {name: render_template(env, tdir, f"host/{name}.j2", model,
+                                  collectives_document(model) if name == "collectives.json" else None,
+                                  f"host {model['hostname']}")
+            for name in host_files(model)}
 
 
 def render_hosts(loaded: LoadedIntent, fabric: Fabric, out_dir: Path, limit: str | None = None,
@@ -113,17 +102,7 @@ def render_hosts(loaded: LoadedIntent, fabric: Fabric, out_dir: Path, limit: str
     entries = []
     for name in names:
         model = build_host_model(loaded, fabric, plan, fabric.devices[name])
-        files = render_host(model, templates_dir)
-        target = out_dir / name
-        target.mkdir(parents=True, exist_ok=True)
-        hashes = {}
-        for fname, text in files.items():
-            data = text.encode()
-            path = target / fname
-            path.write_bytes(data)
-            if fname.endswith(".sh"):
-                path.chmod(0o755)
-            hashes[fname] = hashlib.sha256(data).hexdigest()
+        hashes = write_files(out_dir / name, render_host(model, templates_dir))
         entries.append({"host": name, "networks": [n["name"] for n in model["networks"]],
                         "files": [{"name": f, "sha256": h} for f, h in sorted(hashes.items())]})
     manifest = {"fabric": fabric.name, "intent": str(loaded.source), "hosts": entries}
