@@ -41,20 +41,29 @@ HPNCTL = [sys.executable, "-c", "from hpnctl.cli import main; main()"]
 
 @dataclass(frozen=True)
 class Shape:
-    pods: int
+    pods: int  # per plane
     spines: int = 4  # per pod
     leaves: int = 28  # per pod
-    super_spines: int = 4
+    super_spines: int = 4  # per plane
+    planes: int = 1  # independent copies of the 3-tier fabric (hpnctl's generator `planes`)
 
     @property
     def n(self) -> int:
-        return self.super_spines + self.pods * (self.spines + self.leaves)
+        return self.planes * (self.super_spines + self.pods * (self.spines + self.leaves))
 
 
-def shape_for(n: int, pod: str | None = None) -> Shape:
-    """The fabric closest to n switches (at least one pod); pod = "SPINES,LEAVES,SUPER_SPINES" (default 4,28,4)."""
+def shape_for(n: int, pod: str | None = None, max_pods_per_plane: int | None = None) -> Shape:
+    """The fabric closest to n switches (at least one pod); pod = "SPINES,LEAVES,SUPER_SPINES" (default 4,28,4).
+
+    With max_pods_per_plane, the pods are spread over planes so that a super-spine has at
+    most max_pods_per_plane × spines ports (SONiC checks PFC headroom against the ASIC
+    buffer: a 624-port super-spine does not fit a Tomahawk)."""
     s, l, ss = (int(x) for x in (pod or "4,28,4").split(","))
-    return Shape(pods=max(1, round((n - ss) / (s + l))), spines=s, leaves=l, super_spines=ss)
+    pods = max(1, round((n - ss) / (s + l)))
+    planes = 1 if not max_pods_per_plane else -(-pods // max_pods_per_plane)
+    if planes > 1:
+        pods = max(1, round((n / planes - ss) / (s + l)))
+    return Shape(pods=pods, spines=s, leaves=l, super_spines=ss, planes=planes)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,8 @@ def nodes(shape: Shape) -> list[Node]:
     downlinks are ports 1..leaves, its uplinks the next super_spines ports; a
     super-spine's downlinks come in (pod, spine) order.
     """
+    if shape.planes != 1:
+        raise ValueError("nodes() describes single-plane fabrics (what the AVD and netlab inputs are built from)")
     s, l, ss = shape.spines, shape.leaves, shape.super_spines
     out: list[Node] = []
     supers = [Node(f"ss{k}", "super-spine", 0, k, k - 1, ASN_BASE) for k in range(1, ss + 1)]
@@ -146,7 +157,7 @@ def hpnctl_intent(shape: Shape, leaf: str = "eos", spine: str = "eos", qos: dict
         "platforms": {"leaf": leaf, "spine": spine, "super-spine": spine},
         "networks": {"fabric": {
             "topology": {"generator": {
-                "pods": shape.pods, "rails": 1, "leaf_groups": shape.leaves, "spines": shape.spines,
+                "planes": shape.planes, "pods": shape.pods, "rails": 1, "leaf_groups": shape.leaves, "spines": shape.spines,
                 "super_spines": shape.super_spines, "hosts_per_group": 0,
                 "speeds": {"leaf_spine": SPEED, "spine_super_spine": SPEED},
                 "naming": {"leaf": "leaf{n}", "spine": "spine{n}", "super_spine": "ss{n}"},

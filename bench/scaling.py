@@ -3,7 +3,9 @@
     python bench/scaling.py [--sizes 100,500,1000,2000,5000] [--platforms eos,sonic] [--runs 3] [--xl]
 
 For each platform and N (bench.common.Shape with the RoCE QoS profile, every
-switch on that platform):
+switch on that platform; beyond 32 pods the pods are spread over planes, so that
+no super-spine has more than 128 ports — SONiC's buffer check rightly rejects a
+624-port Tomahawk super-spine, since its PFC headroom alone exceeds the buffer):
 
 * render: `hpnctl render INTENT -o DIR` (all cores), wall time, time per device,
   the marginal cost per device between consecutive sizes (flat = linear total),
@@ -100,6 +102,17 @@ def measure(report: Report, label: str, intent: Path, work: Path, args, use_cli:
         shutil.rmtree(out, ignore_errors=True)
         return run_measured([*HPNCTL, "render", str(intent), "-o", str(out)])
 
+    shm = None
+    if args.tmpfs and Path("/dev/shm").is_dir():
+        # The same render with the output on tmpfs: hpnctl's own cost without this machine's disk.
+        shm = Path(tempfile.mkdtemp(prefix="bench-scaling-", dir="/dev/shm")) / "render"
+
+        def shm_once():
+            shutil.rmtree(shm, ignore_errors=True)
+            return run_measured([*HPNCTL, "render", str(intent), "-o", str(shm)])
+
+        shm_best, _ = best_of(args.runs, shm_once)
+        shutil.rmtree(shm.parent, ignore_errors=True)
     best, runs = best_of(args.runs, render_once)
     manifest = json.loads((out / "manifest.json").read_text())
     n = len(manifest["devices"])
@@ -110,14 +123,15 @@ def measure(report: Report, label: str, intent: Path, work: Path, args, use_cli:
     ok = found == expected
     rss, pss = peak_mib(runs)
     drss, dpss = peak_mib(d_runs)
-    report(f"  {label:>6} N={n:>5}: render {fmt_s(best.wall_s)} s (runs {', '.join(fmt_s(r.wall_s) for r in runs)}), "
+    report(f"  {label:>6} N={n:>5}: render {fmt_s(best.wall_s)} s (runs {', '.join(fmt_s(r.wall_s) for r in runs)}"
+           + (f"; to tmpfs {fmt_s(shm_best.wall_s)} s" if shm else "") + "), "
            f"{best.wall_s / n * 1000:.2f} ms/device, {rss:.0f}/{pss:.0f} MiB; "
            f"diff {fmt_s(d_best.wall_s)} s (runs {', '.join(fmt_s(r.wall_s) for r in d_runs)}), "
            f"{drss:.0f}/{dpss:.0f} MiB, {len(found)} changed device(s) found, "
            f"{'= the ' + str(len(expected)) + ' changed' if ok else 'EXPECTED ' + str(len(expected))}   [{load_average()}]")
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(snapshot, ignore_errors=True)
-    return {"n": n, "render": best.wall_s, "rss": rss, "pss": pss, "diff": d_best.wall_s, "drss": drss, "dpss": dpss,
+    return {"n": n, "render": best.wall_s, "tmpfs": shm_best.wall_s if shm else None, "rss": rss, "pss": pss, "diff": d_best.wall_s, "drss": drss, "dpss": dpss,
             "ok": ok, "changed": len(expected)}
 
 
@@ -132,8 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pod", default="4,28,4", metavar="S,L,SS",
                     help="spines and leaves per pod, super-spines (the smoke test uses a tiny pod)")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--max-pods-per-plane", type=int, default=32,
+                    help="more pods are spread over planes (keeps super-spines at <= 32 x spines ports)")
     ap.add_argument("--change", type=float, default=0.01, help="share of devices changed in the snapshot")
     ap.add_argument("--xl", action="store_true", help="also inventories/xl.yml (mixed SONiC/EOS, with hosts)")
+    ap.add_argument("--tmpfs", action="store_true",
+                    help="also time render with its output on /dev/shm (separates hpnctl's cost from the disk's)")
     ap.add_argument("--diff", choices=["auto", "cli", "baseline"], default="auto")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-save", action="store_true")
@@ -153,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         for platform in args.platforms.split(","):
             results[platform] = []
             for size in [int(s) for s in args.sizes.split(",")]:
-                shape = shape_for(size, args.pod)
+                shape = shape_for(size, args.pod, args.max_pods_per_plane)
                 work = Path(tmp, f"{platform}-{shape.n}")
                 intent = write_yaml(work / "intent.yml", hpnctl_intent(shape, leaf=platform, spine=platform))
                 r = measure(report, platform, intent, work, args, use_cli)
@@ -165,18 +183,22 @@ def main(argv: list[str] | None = None) -> int:
             failures += not r["ok"]
             results["xl.yml (mixed)"] = [r]
     report()
-    report("Summary: wall s, ms per device, marginal ms per added device (vs the previous N), memory MiB (largest process / sum over the process tree)")
+    report("Summary: wall s, ms per device, marginal ms per added device (vs the previous N), render with its output on "
+           "tmpfs (--tmpfs), memory MiB (largest process / sum over the process tree)")
     rows = []
     for platform, rs in results.items():
         prev = None
         for r in rs:
             marginal = "" if prev is None else f"{(r['render'] - prev['render']) / (r['n'] - prev['n']) * 1000:.2f}"
             dmarginal = "" if prev is None else f"{(r['diff'] - prev['diff']) / (r['n'] - prev['n']) * 1000:.2f}"
+            tm = "" if prev is None or r["tmpfs"] is None else \
+                f"{(r['tmpfs'] - prev['tmpfs']) / (r['n'] - prev['n']) * 1000:.2f}"
             rows.append([platform, f"{r['n']:,}", fmt_s(r["render"]), f"{r['render'] / r['n'] * 1000:.2f}", marginal,
+                         "" if r["tmpfs"] is None else fmt_s(r["tmpfs"]), tm,
                          f"{r['rss']:.0f} / {r['pss']:.0f}", fmt_s(r["diff"]), f"{r['diff'] / r['n'] * 1000:.2f}",
                          dmarginal, f"{r['drss']:.0f} / {r['dpss']:.0f}", "ok" if r["ok"] else "WRONG"])
             prev = r
-    report.table(["platform", "N", "render s", "ms/dev", "marginal", "render MiB", "diff s", "ms/dev", "marginal",
+    report.table(["platform", "N", "render s", "ms/dev", "marginal", "tmpfs s", "marginal", "render MiB", "diff s", "ms/dev", "marginal",
                   "diff MiB", "diff found"], rows)
     report(f"machine load after the run: {load_average()}")
     report.write()
