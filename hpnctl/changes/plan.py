@@ -42,8 +42,12 @@ def order_devices(fabric: Fabric, names: list[str]) -> list[str]:
 
 
 def prepare(intent_path: Path, limit: str | None, lab: bool, *, loaded_fabric: tuple | None = None,
-            templates_dir: Path | None = None, need_targets: bool = True) -> Plan:
-    """Load, design, select, render and build targets; nothing touches a device."""
+            templates_dir: Path | None = None, need_targets: bool = True, render: bool = True) -> Plan:
+    """Load, design, select, render and build targets; nothing touches a device.
+
+    render=False leaves models/rendered empty for callers that render through
+    render_fabric's process pool themselves (an offline diff of a whole fabric).
+    """
     if loaded_fabric is None:
         from hpnctl.cli import load_and_design
 
@@ -54,8 +58,8 @@ def prepare(intent_path: Path, limit: str | None, lab: bool, *, loaded_fabric: t
     if not names:
         raise HpnctlError(f"--limit {limit!r} matches no device" if limit else "the fabric has no switch")
     names = order_devices(fabric, names)
-    models = {n: build_device_model(loaded, fabric, fabric.devices[n]) for n in names}
-    rendered = {n: render_device(models[n], templates_dir) for n in names}
+    models = {n: build_device_model(loaded, fabric, fabric.devices[n]) for n in names} if render else {}
+    rendered = {n: render_device(models[n], templates_dir) for n in names} if render else {}
     access = lab_access(fabric.name) if lab and need_targets else None
     targets = build_targets(loaded, fabric, names, lab=access) if need_targets else {}
     if need_targets:

@@ -52,10 +52,10 @@ def _progress(label: str, total: int) -> Iterator[callable]:
         yield advance
 
 
-def _prepare(intent: Path, limit: str | None, lab: bool, need_targets: bool = True):
+def _prepare(intent: Path, limit: str | None, lab: bool, need_targets: bool = True, render: bool = True):
     from hpnctl.changes.plan import prepare
 
-    plan = prepare(intent, limit, lab, need_targets=need_targets)
+    plan = prepare(intent, limit, lab, need_targets=need_targets, render=render)
     print_diagnostics(plan.fabric.log.sorted(), err)
     return plan
 
@@ -80,12 +80,10 @@ def diff(intent: Path, against: Path | None, live: bool, limit: str | None, lab:
 
     if against is not None and live:
         raise click.UsageError("--against and --live exclude each other")
-    plan = _prepare(intent, limit, lab, need_targets=against is None)
+    plan = _prepare(intent, limit, lab, need_targets=against is None, render=against is None)
     with _progress("diff", len(plan.names)) as advance:
         if against is not None:
-            platforms = {n: plan.fabric.devices[n].platform for n in plan.names}
-            outcomes = run_parallel(plan.names, lambda n: offline_diff_one(n, platforms[n], plan.rendered[n], against),
-                                    parallel=min(parallel, 8), progress=advance)
+            outcomes = _offline_diff(plan, limit, against, parallel, advance)
         else:
             outcomes = run_parallel(plan.names, lambda n: live_diff_one(plan.targets[n], plan.rendered[n], get_driver),
                                     parallel=parallel, progress=advance)
@@ -98,6 +96,30 @@ def diff(intent: Path, against: Path | None, live: bool, limit: str | None, lab:
     else:
         out.print(format_text(report), markup=False, highlight=False)
     sys.exit(exit_code(outcomes))
+
+
+def _offline_diff(plan, limit: str | None, against: Path, parallel: int, advance) -> dict:
+    """Render through the process pool into a scratch folder, then compare device by device.
+
+    Only one device's files are in memory at a time: a 5,000-switch fabric's
+    rendered text (~0.5 GB) never is.
+    """
+    import tempfile
+
+    from hpnctl.changes.diff import offline_diff_one
+    from hpnctl.render import render_fabric
+    from hpnctl.rollout import run_parallel
+
+    platforms = {n: plan.fabric.devices[n].platform for n in plan.names}
+    with tempfile.TemporaryDirectory(prefix="hpnctl-diff-") as tmp:
+        manifest = render_fabric(plan.loaded, plan.fabric, Path(tmp), limit)  # the same selection as plan.names
+        files = {d["device"]: [f["name"] for f in d["files"]] for d in manifest["devices"]}
+
+        def one(name: str):
+            rendered = {f: (Path(tmp) / name / f).read_text() for f in files[name]}
+            return offline_diff_one(name, platforms[name], rendered, against)
+
+        return run_parallel(plan.names, one, parallel=min(parallel, 8), progress=advance)
 
 
 # --------------------------------------------------------------------------- apply
