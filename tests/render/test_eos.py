@@ -7,7 +7,6 @@ fails.
 """
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -53,13 +52,6 @@ def classes(pd) -> dict:
     return loaded.intent.networks["compute"].qos.classes
 
 
-def _shared_conftest():
-    """tests/conftest.py (assert_golden).  Loaded by path: `from conftest import …` picks
-    whichever conftest.py pytest imported last (tests/drivers/ has one too)."""
-    spec = importlib.util.spec_from_file_location("_hpnctl_tests_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _hconf(text: str):
@@ -245,9 +237,9 @@ def test_no_secret_in_rendered_config(pd, monkeypatch):
 
 
 @pytest.mark.parametrize("device", GOLDEN_DEVICES)
-def test_golden(spines, device, update_golden):
+def test_golden(spines, device, golden):
     _, text = spines[device]
-    _shared_conftest().assert_golden(text, GOLDEN_DIR / device / CONFIG, update_golden)
+    golden(text, GOLDEN_DIR / device / CONFIG)
 
 
 @pytest.mark.slow

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib.util
 import math
 import re
 from pathlib import Path
@@ -35,12 +34,6 @@ STARTUP = "startup.yaml"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _shared_conftest():
-    """tests/conftest.py (assert_golden), loaded by path: several conftest.py files exist."""
-    spec = importlib.util.spec_from_file_location("_hpnctl_tests_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -96,16 +89,16 @@ def _walk(node, path=()):
 
 
 @pytest.mark.parametrize("device", GOLDEN_DEVICES)
-def test_golden_startup_yaml_5_15(leaves, device, update_golden):
-    _shared_conftest().assert_golden(leaves[device][1], GOLDEN / "nvue-pd-leaf" / device / STARTUP, update_golden)
+def test_golden_startup_yaml_5_15(leaves, device, golden):
+    golden(leaves[device][1], GOLDEN / "nvue-pd-leaf" / device / STARTUP)
 
 
 @pytest.mark.parametrize("device", GOLDEN_DEVICES[:1])
-def test_golden_startup_yaml_5_14(leaves, device, update_golden):
+def test_golden_startup_yaml_5_14(leaves, device, golden):
     model = copy.deepcopy(leaves[device][0])
     model["platform_options"] = {"release": "5.14"}
-    _shared_conftest().assert_golden(render_device(model)[STARTUP],
-                                     GOLDEN / "nvue-pd-leaf-5.14" / device / STARTUP, update_golden)
+    golden(render_device(model)[STARTUP],
+                                     GOLDEN / "nvue-pd-leaf-5.14" / device / STARTUP)
 
 
 # --- QoS ----------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ formulas, never copied from the output.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import math
 import os
@@ -666,17 +665,10 @@ def test_config_db_passes_sonic_yang(pd):
 
 
 @lru_cache(maxsize=1)
-def _shared_conftest():
-    """tests/conftest.py (assert_golden), loaded by path: `from conftest import …` may pick
-    another directory's conftest.py (tests/drivers/ has one)."""
-    spec = importlib.util.spec_from_file_location("_hpnctl_tests_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("case", GOLDEN_CASES, ids=[c.name for c in GOLDEN_CASES])
-def test_golden(case: Path, update_golden: bool):
+def test_golden(case: Path, golden, update_golden: bool):
     """tests/golden/sonic-*/intent.yml → expected/<device>/<file>; pytest --update-golden rewrites."""
     r = Rendered(case / "intent.yml")
     expected_dir = case / "expected"
@@ -691,7 +683,7 @@ def test_golden(case: Path, update_golden: bool):
     failures = []
     for rel in sorted(produced):
         try:
-            _shared_conftest().assert_golden(r.files[rel.parts[0]][rel.name], expected_dir / rel, update_golden)
+            golden(r.files[rel.parts[0]][rel.name], expected_dir / rel)
         except pytest.fail.Exception as exc:
             failures.append(str(exc))
     if failures:
