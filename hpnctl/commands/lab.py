@@ -71,8 +71,10 @@ def _check_schema(path: Path) -> None:
 @RUNTIME
 @LIMIT
 @click.option("--scale-down", is_flag=True, help="run a small slice of a large fabric")
-def up(intent: Path, runtime: str, limit: str | None, scale_down: bool) -> None:
-    """Render the configs and bring the lab up (idempotent)."""
+@click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=60, show_default=True,
+              help="seconds to wait for every BGP session to be Established (0: return as soon as nodes run)")
+def up(intent: Path, runtime: str, limit: str | None, scale_down: bool, wait_s: float) -> None:
+    """Render the configs and bring the lab up (idempotent); returns once BGP has converged."""
     from hpnctl.lab.runtime import get_runtime
     from hpnctl.lab.topology import build_topology
 
@@ -81,9 +83,33 @@ def up(intent: Path, runtime: str, limit: str | None, scale_down: bool) -> None:
     rt = get_runtime(runtime)
     _say(f"{len(topo.nodes)} nodes from {topo.path}")
     status = rt.up(topo.path, progress=_say)
+    if wait_s and all(n.ok for n in status.nodes):
+        status = _wait_converged(rt, fabric.name, status, wait_s)
     _print_status(status)
     if not all(n.ok for n in status.nodes):
         sys.exit(1)
+    if wait_s and _runs_frr(status) and not status.bgp_established:
+        err.print(f"BGP has not converged after {wait_s:g} s (see the BGP column)", style="bold red")
+        sys.exit(1)
+
+
+def _runs_frr(status) -> bool:
+    return any("frr" in n.processes for n in status.nodes)
+
+
+def _wait_converged(rt, lab_name: str, status, wait_s: float):
+    """Poll the lab until every BGP session is Established or the wait is over (a lab that is up has converged)."""
+    import time
+
+    if not _runs_frr(status):
+        return status
+    deadline = time.monotonic() + wait_s
+    while not status.bgp_established and time.monotonic() < deadline:
+        time.sleep(1)
+        status = rt.status(lab_name)
+    _say(f"BGP {'converged' if status.bgp_established else 'not converged'} "
+         f"({sum(s == 'Established' for n in status.nodes for s in n.bgp.values())} session ends Established)")
+    return status
 
 
 @lab.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -51,6 +52,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     up = hpnctl("lab", "up", str(intent), "--runtime", "netns", env=env)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
+        # `lab up` returns once BGP has converged: every switch row shows all its sessions Established
+        counts = re.findall(r"(\d+)/(\d+) Established", up.stdout)
+        assert len(counts) == 6 and all(a == b and a != "0" for a, b in counts), up.stdout
         yield intent, env, tmp / "state"
     finally:
         hpnctl("lab", "down", str(intent), "--runtime", "netns", env=env)
